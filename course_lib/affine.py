@@ -12,14 +12,16 @@ def affine_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndar
     return X @ W + b, (X, W)
 
 
-def affine_backward(dZ: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def affine_backward(dZ: np.ndarray, cache: tuple, need_dX: bool = True) -> tuple:
     """Gradients of the affine map.
 
     dZ: (N, d_out), cache = (X: (N, d_in), W: (d_in, d_out))
     -> dX: (N, d_in), dW: (d_in, d_out), db: (d_out,).
+    With ``need_dX=False`` (the first layer, whose input is data) dX is None:
+    it costs as much as the forward matrix product and nothing reads it.
     """
     X, W = cache
-    dX = dZ @ W.T
+    dX = dZ @ W.T if need_dX else None
     dW = X.T @ dZ
     # b is broadcast to every row, so its gradient accumulates over the batch.
     db = dZ.sum(axis=0)

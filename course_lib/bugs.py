@@ -20,17 +20,17 @@ from . import activations, affine, losses, mlp
 
 
 # ---------------------------------------------------------------- the variants
-def affine_backward_transposed(dZ, cache):
+def affine_backward_transposed(dZ, cache, need_dX=True):
     """affine_backward with dW computed as dZ^T X (the transpose of X^T dZ), forced into W's shape."""
     X, W = cache
     dW = (dZ.T @ X).reshape(W.shape)
-    return dZ @ W.T, dW, dZ.sum(axis=0)
+    return (dZ @ W.T if need_dX else None), dW, dZ.sum(axis=0)
 
 
-def affine_backward_bias_mean(dZ, cache):
+def affine_backward_bias_mean(dZ, cache, need_dX=True):
     """affine_backward that averages the bias gradient over the batch instead of summing it."""
     X, W = cache
-    return dZ @ W.T, X.T @ dZ, dZ.mean(axis=0)
+    return (dZ @ W.T if need_dX else None), X.T @ dZ, dZ.mean(axis=0)
 
 
 def softmax_cross_entropy_backward_no_average(Yhat, Y):

@@ -36,21 +36,17 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-5)
     if not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"x must be a float array to be perturbed, got dtype {x.dtype}")
     grad = np.zeros_like(x)
-    flat = x.reshape(-1)  # a view: writing to it perturbs x
-    if not np.shares_memory(flat, x):
-        raise ValueError("x must be contiguous so that it can be perturbed in place")
-    gflat = grad.reshape(-1)
-    for j in range(flat.size):
-        original = flat[j]
+    for idx in np.ndindex(x.shape):  # indexes x itself, so views and strided arrays work too
+        original = x[idx]
         try:
-            flat[j] = original + eps
+            x[idx] = original + eps
             f_plus = f()
-            flat[j] = original - eps
+            x[idx] = original - eps
             f_minus = f()
         finally:
-            flat[j] = original
+            x[idx] = original
         # The O(eps) error terms cancel in the difference, leaving O(eps^2).
-        gflat[j] = (f_plus - f_minus) / (2 * eps)
+        grad[idx] = (f_plus - f_minus) / (2 * eps)
     return grad
 
 

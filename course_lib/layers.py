@@ -12,7 +12,7 @@ import numpy as np
 
 from . import activations
 from .affine import affine_backward, affine_forward
-from .losses import cross_entropy, softmax, softmax_cross_entropy_backward
+from .losses import softmax, softmax_cross_entropy, softmax_cross_entropy_backward
 
 
 class Layer:
@@ -114,8 +114,7 @@ class SoftmaxCrossEntropy:
     """
 
     def forward(self, Z: np.ndarray, Y: np.ndarray) -> tuple[float, tuple]:
-        Yhat = softmax(Z)
-        return cross_entropy(Yhat, Y), (Yhat, Y)
+        return softmax_cross_entropy(Z, Y), (softmax(Z), Y)
 
     def backward(self, cache) -> np.ndarray:
         Yhat, Y = cache

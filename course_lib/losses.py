@@ -60,6 +60,13 @@ def cross_entropy(Yhat: np.ndarray, Y: np.ndarray) -> float:
     return float(-np.sum(Y * np.log(Yhat + LOG_GUARD)) / N)
 
 
+def softmax_cross_entropy(Z: np.ndarray, Y: np.ndarray) -> float:
+    """Mean cross entropy computed from the logits through log_softmax: exact (no guard
+    needed) and finite for any finite logits. Z: (N, C); Y: (N, C) one-hot or (N,) labels."""
+    N, C = Z.shape
+    return float(-np.sum(as_one_hot(Y, C, Z.dtype) * log_softmax(Z)) / N)
+
+
 def softmax_cross_entropy_backward(Yhat: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """Gradient of the mean cross entropy with respect to the logits.
 

@@ -83,7 +83,7 @@ def backward(params: dict, cache: dict, Y: np.ndarray, ops: Ops = _RELU_OPS) -> 
     dZ2 = ops.softmax_cross_entropy_backward(cache["Yhat"], Y)           # (N, C)
     dA1, dW2, db2 = ops.affine_backward(dZ2, (cache["A1"], params["W2"]))  # (N, d1)
     dZ1 = ops.activation.backward(dA1, cache["Z1"])                      # (N, d1)
-    _, dW1, db1 = ops.affine_backward(dZ1, (cache["X"], params["W1"]))
+    _, dW1, db1 = ops.affine_backward(dZ1, (cache["X"], params["W1"]), need_dX=False)
     return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 

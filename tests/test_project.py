@@ -1,0 +1,54 @@
+"""The project's own promises: one dependency list, README commands that CI really runs."""
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pip_requirements() -> dict:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = project["dependencies"] + project["optional-dependencies"]["dev"]
+    out = {}
+    for r in reqs:
+        name, spec = re.match(r"([A-Za-z0-9_.-]+)(.*)", r).groups()
+        out[name.lower()] = spec.replace("==", "=").replace(" ", "")
+    return out
+
+
+def _conda_requirements() -> dict:
+    out = {}
+    in_deps = False
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        if line.startswith("dependencies:"):
+            in_deps = True
+            continue
+        m = re.match(r"  - ([A-Za-z0-9_.-]+)(.*)$", line)
+        if in_deps and m and m.group(1) not in ("python", "pip"):
+            out[m.group(1).lower()] = m.group(2).replace(" ", "")
+    return out
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    assert _conda_requirements() == _pip_requirements()
+
+
+def test_environment_yml_installs_the_project_and_python_311():
+    text = (ROOT / "environment.yml").read_text()
+    assert "  - python=3.11" in text
+    assert re.search(r"^\s+- -e \.$", text, re.M)
+
+
+def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
+    lines = (ROOT / "README.md").read_text().splitlines()[:12]
+    commands = [l.strip().strip("`") for l in lines if "make " in l]
+    assert any(c.endswith("make lab") for c in commands), lines
+    test_cmd = next(c for c in commands if c.endswith("make test"))
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test_cmd.split("&&")[-1].strip() in [l.strip() for l in ci]
+
+
+def test_generated_junk_is_ignored():
+    ignored = (ROOT / ".gitignore").read_text()
+    for pattern in (".venv/", ".ipynb_checkpoints/", "__pycache__/", "*.db", ".hypothesis/"):
+        assert pattern in ignored
