@@ -24,6 +24,28 @@ def _compare_or_name_bug(ex, name, got, expected, batch, target, make_expected, 
         raise CheckFailed(ex, str(failure).split(": ", 1)[1], bug=bug) from None
 
 
+def _bias_axis_message(name: str, got, expected: np.ndarray, dZ: np.ndarray) -> str | None:
+    """A message when the bias gradient ``got`` is dZ: (N, d) summed over the wrong axis or kept 2-D; else None."""
+    if type(got) is not np.ndarray or expected.ndim != 1:
+        return None
+    N, d = dZ.shape
+    why = ("The bias is shared by every example, so its gradient sums the rows of dZ over the batch: "
+           "dZ.sum(axis=0) (section 3.2).")
+    if got.shape == (N,) and N != d:
+        return (f"{name} should have shape ({d},), one entry per unit, but got shape ({N},), one entry per example: "
+                f"it was summed over axis 1, the units. {why}")
+    if got.shape == (d,) and N == d and matches(got, dZ.sum(axis=1)) and not matches(got, expected):
+        return (f"{name} has the right shape, but only because this batch has as many examples as units ({N}): "
+                f"its values are dZ summed over axis 1, the units. {why}")
+    if got.shape == (1, d):
+        return (f"{name} should be a vector of shape ({d},), got shape (1, {d}): the sum over the batch is right but "
+                "keepdims=True kept the summed axis. Drop keepdims so that the gradient has b's shape.")
+    if got.shape == (N, 1):
+        return (f"{name} should be a vector of shape ({d},), got shape ({N}, 1): it was summed over axis 1, the "
+                "units, with keepdims=True. Sum over the batch instead: dZ.sum(axis=0).")
+    return None
+
+
 def check_softmax_cross_entropy_backward(fn, hidden: bool = False, seed: int = 0) -> None:
     """fn(Yhat: (N, C), Y: (N, C) one-hot) -> dZ2: (N, C)."""
     ex = "softmax_cross_entropy_backward"
@@ -62,6 +84,10 @@ def _check_affine_grads(ex, fn, inputs_of, names, keys, hidden, seed):
 
         expected = pick(affine_backward(dZ, (A, W_for_ref)))
         for name, g, e in zip(names, got, expected):
+            if name.startswith("db"):
+                axis_message = _bias_axis_message(f"{name} for {case.label}", g, e, dZ)
+                if axis_message:
+                    raise CheckFailed(ex, axis_message)
             _compare_or_name_bug(ex, f"{name} for {case.label}", g, e, case.N, "affine_backward",
                                  lambda v: pick(v(dZ.copy(), (A.copy(), W_for_ref.copy()))), whole=got)
     passed(ex, len(cases))
@@ -135,6 +161,11 @@ def check_backward(fn, hidden: bool = False, seed: int = 0) -> None:
         if missing:
             raise CheckFailed(ex, f"the gradients dict is missing {missing}; it has {sorted(got)}.")
         expected = mlp.backward(case.params, case.cache, case.Y)
+        upstream = _upstream(case)
+        for key, dZ in (("b2", upstream["dZ2"]), ("b1", upstream["dZ1"])):
+            axis_message = _bias_axis_message(f"grads[{key!r}] for {case.label}", got[key], expected[key], dZ)
+            if axis_message:
+                raise CheckFailed(ex, axis_message)
         wrong = _grads_message(case, got, expected)
         if not wrong:
             continue
@@ -173,7 +204,12 @@ def check_sgd_step(fn, hidden: bool = False, seed: int = 0) -> None:
         expected = {k: case.params[k] - lr * grads[k] for k in params}
         grads_before = copy.deepcopy(grads)
         with quiet():
-            fn(params, grads, lr)
+            returned = fn(params, grads, lr)
+        if all(np.array_equal(params[k], case.params[k]) for k in params):
+            extra = (" It returned a new dict, which the caller ignores." if isinstance(returned, dict) else "")
+            raise CheckFailed(ex, f"the parameters are unchanged after a step with lr={lr:.3f}.{extra} Update every "
+                              "array in place, params[name] -= lr * grads[name], so that everyone holding params "
+                              "sees the step.")
         for k in params:
             if id(params[k]) != ids[k]:
                 raise CheckFailed(ex, f"params[{k!r}] was replaced by a new array; update it in place "

@@ -1,0 +1,124 @@
+"""The class report: score distribution, pass rate per exercise, and the known bugs the class made."""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import nbformat
+
+from course_lib import bugs
+
+from .notebooks import nbgrader_meta
+from .results import NotebookResult
+from .workspace import Course, Workspace
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _figures(records: list[NotebookResult]) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    totals = defaultdict(lambda: [0.0, 0.0])
+    for r in records:
+        totals[r.student][0] += r.score
+        totals[r.student][1] += r.max_score
+    percents = [100 * s / m for s, m in totals.values() if m]
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.hist(percents, bins=range(0, 101, 10), color="#1f77b4", edgecolor="k", hatch="/")
+    ax.set_xlabel("total score (% of the points available)")
+    ax.set_ylabel("students")
+    ax.set_title("Score distribution")
+    out = {"scores": _png(fig)}
+
+    passes = defaultdict(lambda: [0, 0])
+    for r in records:
+        for e in r.exercises:
+            passes[f"{r.assignment[:2]} {e.grade_id}"][0] += e.status == "ok"
+            passes[f"{r.assignment[:2]} {e.grade_id}"][1] += 1
+    names = sorted(passes)
+    fig, ax = plt.subplots(figsize=(6, 0.3 * len(names) + 1))
+    ax.barh(names, [100 * passes[n][0] / passes[n][1] for n in names], color="#2ca02c", edgecolor="k")
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("students who passed (%)")
+    ax.set_ylabel("exercise")
+    ax.set_title("Pass rate per exercise")
+    out["passes"] = _png(fig)
+
+    counts = Counter(e.bug for r in records for e in r.exercises if e.bug)
+    if counts:
+        fig, ax = plt.subplots(figsize=(6, 0.4 * len(counts) + 1))
+        names = [n for n, _ in counts.most_common()]
+        ax.barh(names, [len({r.student for r in records for e in r.exercises if e.bug == n}) for n in names],
+                color="#d62728", edgecolor="k", hatch="\\")
+        ax.invert_yaxis()
+        ax.set_xlabel("students whose answer matched the bug")
+        ax.set_ylabel("known bug (course_lib.bugs)")
+        ax.set_title("Known bugs found in the class")
+        out["bugs"] = _png(fig)
+    return out
+
+
+def _example(ws: Workspace, course: Course, record: NotebookResult, grade_id: str) -> str:
+    """The student's code for the exercise, without their name: what the bug looks like in practice."""
+    path = ws.submission(record.student, record.assignment, record.notebook)
+    ex = next((e for e in course.layout[record.assignment][record.notebook] if e.grade_id == grade_id), None)
+    if ex is None or ex.solution_id is None or not path.exists():
+        return ""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:
+        return ""
+    return next((c.source for c in nb.cells if nbgrader_meta(c).get("grade_id") == ex.solution_id), "")
+
+
+def write(records: list[NotebookResult], out: Path, ws: Workspace, course: Course | None = None) -> Path:
+    course = course or Course()
+    figs = _figures(records)
+    e = html.escape
+    students = sorted({r.student for r in records})
+    problems = [r for r in records if r.status != "graded"]
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>Class report</title><style>"
+             "body{font-family:system-ui,sans-serif;max-width:62rem;margin:2rem auto;line-height:1.45}"
+             "pre{background:#f6f8fa;padding:.6rem;white-space:pre-wrap}td,th{border:1px solid #ccc;padding:.3rem .6rem}"
+             "table{border-collapse:collapse}</style></head><body>",
+             f"<h1>Class report</h1><p>{len(students)} students, {len(records)} notebooks.</p>",
+             f"<img alt='Histogram of total scores' src='{figs['scores']}'>",
+             f"<img alt='Pass rate per exercise' src='{figs['passes']}'>"]
+    if "bugs" in figs:
+        parts.append("<h2>Known bugs</h2>")
+        parts.append(f"<img alt='How many students matched each known bug' src='{figs['bugs']}'>")
+        seen = set()
+        for r in records:
+            for x in r.exercises:
+                if x.bug and x.bug not in seen:
+                    seen.add(x.bug)
+                    entry = bugs.get(x.bug)
+                    code = _example(ws, course, r, x.grade_id)
+                    parts.append(f"<h3>{e(entry.title)} (section {e(entry.section)}): <code>{e(x.bug)}</code></h3>"
+                                 f"<p>{e(entry.description)}</p><p>An anonymised example, from exercise "
+                                 f"<code>{e(x.grade_id)}</code>:</p><pre>{e(code or '(code not available)')}</pre>"
+                                 f"<p>What the check told the student:</p><pre>{e(x.message[:1500])}</pre>")
+    if problems:
+        parts.append("<h2>Submissions that could not be graded normally</h2><table><tr><th>student</th>"
+                     "<th>notebook</th><th>status</th><th>reason</th></tr>")
+        parts += [f"<tr><td>{e(r.student)}</td><td>{e(r.assignment)}/{e(r.notebook)}</td><td>{e(r.status)}</td>"
+                  f"<td>{e(r.reason)}</td></tr>" for r in problems]
+        parts.append("</table>")
+    parts.append("</body></html>")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(parts), encoding="utf-8")
+    return out
