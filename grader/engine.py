@@ -111,6 +111,8 @@ def plan(ws: Workspace, course: Course, opts: Options, summary: Summary) -> list
                 digest = sha256(path)
                 if old and old.sha256 == digest and not opts.force:
                     summary.skipped += 1
+                    if old.status == "invalid":  # still ungradable: keep saying so
+                        summary.failures.append((student, assignment, notebook, old.reason))
                     continue
                 try:
                     nb = read_submission(path)
@@ -236,6 +238,7 @@ def _cell_status(cell, score, points) -> tuple[str, str, str]:
         e = errors[0]
         message = ANSI.sub("", f"{e.get('ename')}: {e.get('evalue')}").strip()
         m = BUG_TAG.search(message)
+        # StudentCodeError: the check caught an exception raised inside the student's function.
         status = "failed" if e.get("ename") in ("CheckFailed", "AssertionError") else "error"
         return status, m.group(1) if m else "", message[:4000]
     if score >= points:

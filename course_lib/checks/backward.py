@@ -56,7 +56,7 @@ def check_softmax_cross_entropy_backward(fn, hidden: bool = False, seed: int = 0
             raise CheckFailed(ex, "your function wrote into Yhat, the cached softmax output. A later reader of "
                               "the cache would see your gradient instead of the probabilities.",
                               bug="in_place_cache_mutation")
-        check_not_mutated(ex, (case.Yhat, case.Y), copies, ["Yhat", "Y"])
+        check_not_mutated(ex, (case.Yhat, case.Y), copies, ["Yhat", "Y"], bug="in_place_cache_mutation")
         expected = softmax_cross_entropy_backward(case.Yhat, case.Y)
         _compare_or_name_bug(ex, f"dZ2 for {case.label}", got, expected, case.N, "softmax_cross_entropy_backward",
                              lambda v: v(case.Yhat.copy(), case.Y))
@@ -179,7 +179,9 @@ def check_backward(fn, hidden: bool = False, seed: int = 0) -> None:
                     buggy = bwd(case.params, copy.deepcopy(case.cache), case.Y)
             except Exception:
                 continue
-            if matches(got, buggy):
+            # A bug in one piece only spoils the gradients downstream of it: name it when every
+            # wrong gradient is what the buggy network gives for that gradient.
+            if all(matches(got[k], buggy[k]) for k in wrong):
                 bug = candidate.name
                 break
         first = wrong[0]

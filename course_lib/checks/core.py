@@ -40,6 +40,10 @@ class CheckFailed(AssertionError):
         super().__init__(f"{exercise}: {message}{tag}")
 
 
+class StudentCodeError(CheckFailed):
+    """The student's function raised before its answer could be judged (the grader's "error")."""
+
+
 def passed(exercise: str, cases: int) -> None:
     """Print the line a student sees when every case passed."""
     print(f"✔ {exercise}: correct on all {cases} test cases.")
@@ -70,8 +74,24 @@ def call(exercise: str, fn: Callable, *args, **kwargs):
     return result, (args_copy, kwargs_copy)
 
 
-def check_not_mutated(exercise: str, originals: tuple, copies: tuple, names: Iterable[str]) -> None:
-    """Fail when the student's function changed any of its (array or dict-of-array) arguments."""
+def call_explained(exercise: str, fn: Callable, *args, on: str = "", hint: str = ""):
+    """:func:`call`, but an exception raised inside the student's code (other than the stub's
+    NotImplementedError) becomes a :class:`StudentCodeError` naming the inputs it failed on."""
+    try:
+        return call(exercise, fn, *args)
+    except (NotImplementedError, CheckFailed):
+        raise
+    except Exception as err:
+        raise StudentCodeError(exercise, f"your function raised {type(err).__name__}: {err}\n  on {on}. "
+                               f"The traceback above points at the line.{(' ' + hint) if hint else ''}") from err
+
+
+def check_not_mutated(exercise: str, originals: tuple, copies: tuple, names: Iterable[str],
+                      bug: str | None = None) -> None:
+    """Fail when the student's function changed any of its (array or dict-of-array) arguments.
+
+    Pass ``bug="in_place_cache_mutation"`` where the argument is a cache: that is the catalogued
+    bug. Writing into any other input is still wrong (section 5.6) but is not that bug."""
     args, kwargs = copies
     values = list(args) + list(kwargs.values())
     for name, before, after in zip(names, originals, values):
@@ -79,11 +99,11 @@ def check_not_mutated(exercise: str, originals: tuple, copies: tuple, names: Ite
             changed = [k for k in before if isinstance(before[k], np.ndarray) and not np.array_equal(before[k], after[k])]
             if changed:
                 raise CheckFailed(exercise, f"your function changed {name}{changed} in place. Inputs and caches are "
-                                  "read-only: build new arrays instead.", bug="in_place_cache_mutation")
+                                  "read-only: build new arrays instead (section 5.6).", bug=bug)
         elif isinstance(before, np.ndarray) and not np.array_equal(before, after, equal_nan=True):
             raise CheckFailed(exercise, f"your function changed its input {name} in place. Inputs and caches are "
-                              "read-only: build new arrays instead (e.g. `x = x - m`, not `x -= m`).",
-                              bug="in_place_cache_mutation")
+                              "read-only: build new arrays instead (e.g. `x = x - m`, not `x -= m`; section 5.6).",
+                              bug=bug)
 
 
 def _preview(a: np.ndarray, k: int = 4) -> str:

@@ -13,8 +13,8 @@ from .. import bugs, mlp
 from ..activations import relu
 from ..losses import LOG_GUARD, cross_entropy, softmax
 from .cases import logit_cases, network_cases
-from .core import CheckFailed, compare, describe, matches, passed, quiet, validate_array
-from .setting import call_explained, inputs_unchanged
+from .core import CheckFailed, check_not_mutated, compare, describe, matches, passed, quiet, validate_array
+from .core import call_explained
 
 __all__ = ["check_relu", "check_softmax", "check_cross_entropy", "check_forward"]
 
@@ -45,7 +45,7 @@ def check_relu(fn, hidden: bool = False, seed: int = 0) -> None:
                    ("large values", 1e3 * rng.standard_normal((3, 4)))]
     for label, Z in inputs:
         got, copies = call_explained(ex, fn, Z, on=f"Z of shape {Z.shape}")
-        inputs_unchanged(ex, (Z,), copies, ["Z"])
+        check_not_mutated(ex, (Z,), copies, ["Z"])
         expected = relu(Z)
         try:
             compare(ex, f"relu({label})", got, expected)
@@ -137,7 +137,7 @@ def check_cross_entropy(fn, hidden: bool = False, seed: int = 0) -> None:
     for label, Yhat, Y in inputs:
         N, C = Yhat.shape
         got, copies = call_explained(ex, fn, Yhat, Y, on=f"Yhat: {Yhat.shape}, Y: {Y.shape}")
-        inputs_unchanged(ex, (Yhat, Y), copies, ["Yhat", "Y"])
+        check_not_mutated(ex, (Yhat, Y), copies, ["Yhat", "Y"])
         if isinstance(got, np.ndarray) and got.shape != ():
             raise CheckFailed(ex, f"should return a single number (the mean over the batch), got {describe(got)}. "
                               "Sum over the classes and average over the rows.")
@@ -178,7 +178,7 @@ def check_forward(fn, hidden: bool = False, seed: int = 0) -> None:
     for case in cases:
         on = f"{case.label} (X: {case.X.shape})"
         got, copies = call_explained(ex, fn, case.params, case.X, on=on)
-        inputs_unchanged(ex, (case.params, case.X), copies, ["params", "X"])
+        check_not_mutated(ex, (case.params, case.X), copies, ["params", "X"])
         if not isinstance(got, tuple) or len(got) != 2:
             raise CheckFailed(ex, f"should return a tuple (Yhat, cache), got {describe(got)}"
                               + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "") + ".")

@@ -1,0 +1,183 @@
+"""The demo class: synthetic submissions made from solutions/, with what grading each should give.
+
+`python -m grader.demo` regenerates grader/demo/submissions/ (committed, and checked by a test to
+match this script). Each student starts from the student version of 02_forward_cache and
+03_backward with the solutions filled in, then has one thing done to it: a catalogued bug, a
+stub left blank, or one of the ways a submission goes wrong. EXPECTED says, by hand, what the
+grader must report for each; tests/test_grader_demo.py grades the class and checks every entry.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .nbgrader_run import ROOT
+from .notebooks import is_test_cell, nbgrader_meta
+from .release import release
+
+ASSIGNMENTS = {"02_forward_cache": "forward_cache", "03_backward": "backward"}
+OUT = ROOT / "grader" / "demo" / "submissions"
+
+F, B = "02_forward_cache", "03_backward"
+
+
+@dataclass
+class Student:
+    name: str
+    what: str                                            # one line for the README
+    solutions: dict = field(default_factory=dict)        # {(assignment, solution grade_id): new source}
+    extra_cell: dict = field(default_factory=dict)       # {assignment: code inserted after the imports}
+    test_edits: dict = field(default_factory=dict)       # {(assignment, test grade_id): new source, or None to delete}
+    raw: dict = field(default_factory=dict)              # {assignment: file content replacing the notebook}
+    leave_out: tuple = ()                                # assignments not submitted
+    blank: bool = False                                  # submit the student version untouched
+    lms_name: bool = False                               # submitted as <student>_<notebook>.ipynb at the top level
+    expected: dict = field(default_factory=dict)         # {(assignment, test grade_id): (status, bug)}; others ok
+    expected_notebook: dict = field(default_factory=dict)  # {assignment: status} when not "graded"
+
+
+def _sig(name, args, body):
+    return f"def {name}({args}):\n" + "\n".join("    " + line for line in body.splitlines())
+
+
+CLASS = [
+    Student("perfect", "every exercise solved"),
+    Student("blank", "submits the student notebooks untouched", blank=True,
+            expected={k: ("error", "") for k in [(F, "test_relu"), (F, "test_softmax"), (F, "test_cross_entropy"),
+                                                  (F, "test_forward"), (B, "test_softmax_cross_entropy_backward"),
+                                                  (B, "test_output_layer_backward"), (B, "test_relu_backward"),
+                                                  (B, "test_hidden_layer_backward"), (B, "test_backward"), (B, "test_sgd_step")]}),
+    Student("missing_average", "forgets the 1/N in the loss gradient (section 5.2)",
+            solutions={(B, "softmax_cross_entropy_backward"): _sig("softmax_cross_entropy_backward", "Yhat, Y", "return Yhat - Y")},
+            expected={(B, "test_softmax_cross_entropy_backward"): ("failed", "missing_batch_average"),
+                      (B, "test_backward"): ("failed", "missing_batch_average")}),
+    Student("transposed", "computes dW2 as dZ2ᵀA1 and forces it into shape (section 5.1)",
+            solutions={(B, "output_layer_backward"): _sig("output_layer_backward", "dZ2, A1, W2",
+                                                          "dW2 = (dZ2.T @ A1).reshape(W2.shape)\nreturn dW2, dZ2.sum(axis=0), dZ2 @ W2.T")},
+            expected={(B, "test_output_layer_backward"): ("failed", "wrong_transpose"),
+                      (B, "test_backward"): ("failed", "wrong_transpose")}),
+    Student("mask_from_gradient", "gates the ReLU by the sign of the gradient (section 5.5)",
+            solutions={(B, "relu_backward"): _sig("relu_backward", "dA1, Z1", "return dA1 * (dA1 > 0)")},
+            expected={(B, "test_relu_backward"): ("failed", "relu_mask_from_gradient"),
+                      (B, "test_backward"): ("failed", "relu_mask_from_gradient")}),
+    Student("bias_mean", "averages the bias gradient instead of summing it (section 5.2)",
+            solutions={(B, "hidden_layer_backward"): _sig("hidden_layer_backward", "dZ1, X", "return X.T @ dZ1, dZ1.mean(axis=0)")},
+            expected={(B, "test_hidden_layer_backward"): ("failed", "bias_gradient_averaged"),
+                      (B, "test_backward"): ("failed", "bias_gradient_averaged")}),
+    Student("in_place", "computes the loss gradient inside the cached Yhat (section 5.6)",
+            solutions={(B, "softmax_cross_entropy_backward"): _sig("softmax_cross_entropy_backward", "Yhat, Y",
+                                                                   "Yhat -= Y\nYhat /= Yhat.shape[0]\nreturn Yhat")},
+            expected={(B, "test_softmax_cross_entropy_backward"): ("failed", "in_place_cache_mutation"),
+                      (B, "test_backward"): ("failed", "in_place_cache_mutation")}),
+    Student("unstable_softmax", "exponentiates the raw logits (section 5.4)",
+            solutions={(F, "softmax"): _sig("softmax", "Z", "E = np.exp(Z)\nreturn E / E.sum(axis=1, keepdims=True)")},
+            expected={(F, "test_softmax"): ("failed", "unstable_softmax"), (F, "test_forward"): ("failed", "unstable_softmax")}),
+    Student("stale_cache", "keeps one cache dict for every forward pass (section 5.3)",
+            solutions={(F, "forward"): "_CACHE = {}\n\n" + _sig("forward", "params, X", "\n".join([
+                'Z1 = X @ params["W1"] + params["b1"]', "A1 = relu(Z1)",
+                'Yhat = softmax(A1 @ params["W2"] + params["b2"])',
+                '_CACHE.update(X=X, Z1=Z1, A1=A1, Yhat=Yhat)', "return Yhat, _CACHE"]))},
+            expected={(F, "test_forward"): ("failed", "stale_cache")}),
+    Student("warns_but_right", "a correct relu that also emits a warning: keeps its points",
+            solutions={(F, "relu"): _sig("relu", "Z", "import warnings\nwarnings.warn('relu: just saying hello')\nreturn np.maximum(Z, 0.0)")}),
+    Student("infinite_loop", "relu_backward never returns: only the exercises that call it lose points",
+            solutions={(B, "relu_backward"): _sig("relu_backward", "dA1, Z1", "while True:\n    pass")},
+            expected={(B, "test_relu_backward"): ("timeout", ""), (B, "test_backward"): ("timeout", "")}),
+    Student("memory_hog", "relu allocates 20 GB",
+            solutions={(F, "relu"): _sig("relu", "Z", "waste = np.ones((50_000, 50_000))\nreturn np.maximum(Z, 0.0)")},
+            expected={(F, "test_relu"): ("error", ""), (F, "test_forward"): ("error", "")}),
+    Student("chatty", "prints 5 MB of output, then solves everything",
+            extra_cell={F: "print('spam ' * 1_000_000)"}),
+    Student("calls_exit", "calls sys.exit() in a cell, then solves everything", extra_cell={B: "import sys\nsys.exit(0)"}),
+    Student("kills_kernel", "ends its own kernel with os._exit: that notebook cannot be graded",
+            extra_cell={B: "import os\nos._exit(1)"},
+            expected={(B, g): ("error", "") for g in ["test_softmax_cross_entropy_backward", "test_output_layer_backward",
+                                                       "test_relu_backward", "test_hidden_layer_backward", "test_backward", "test_sgd_step"]},
+            expected_notebook={B: "error"}),
+    Student("edits_test", "replaces the relu test with `pass` and returns Z unchanged: the test is restored",
+            solutions={(F, "relu"): _sig("relu", "Z", "return Z")}, test_edits={(F, "test_relu"): "pass"},
+            expected={(F, "test_relu"): ("failed", ""), (F, "test_forward"): ("failed", "")}),
+    Student("deletes_test", "deletes the sgd_step test cell: it is put back", test_edits={(B, "test_sgd_step"): None}),
+    Student("broken_files", "uploads text instead of 02 and an empty file instead of 03",
+            raw={F: "I could not get Jupyter to work, sorry.\n", B: ""},
+            expected_notebook={F: "invalid", B: "invalid"}),
+    Student("old_format", "uploads 02 saved by a 2014 Jupyter (nbformat 3)",
+            raw={F: json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": []}]})},
+            expected_notebook={F: "invalid"}),
+    Student("forgot_03", "submits 02 only", leave_out=(B,), expected_notebook={B: "missing"}),
+    Student("carol", "an LMS-style upload, carol_forward_cache.ipynb, with 02 only", lms_name=True, leave_out=(B,),
+            expected_notebook={B: "missing"}),
+]
+EXTRA_FILES = {"perfect/notes.txt": "My notes: remember the 1/N!\n"}
+
+
+def expected_rows(course_layout: dict) -> dict:
+    """{(student, assignment, exercise): (status, bug)} for the whole demo class."""
+    rows = {}
+    for s in CLASS:
+        for a, nb in ASSIGNMENTS.items():
+            nb_status = s.expected_notebook.get(a, "graded")
+            for ex in course_layout[a][nb]:
+                if nb_status in ("missing", "invalid"):
+                    rows[(s.name, a, ex.grade_id)] = (nb_status, "")
+                else:
+                    rows[(s.name, a, ex.grade_id)] = s.expected.get((a, ex.grade_id), ("ok", ""))
+    return rows
+
+
+def _solved(release_nb, solution_nb):
+    """The student version with every solution cell filled in from the instructor's notebook."""
+    sources = {nbgrader_meta(c)["grade_id"]: c.source for c in solution_nb.cells if nbgrader_meta(c).get("solution")}
+    for c in release_nb.cells:
+        gid = nbgrader_meta(c).get("grade_id")
+        if nbgrader_meta(c).get("solution") and gid in sources:
+            c.source = sources[gid]
+    return release_nb
+
+
+def build(out: Path = OUT) -> Path:
+    """Write the demo class to ``out`` (replacing what is there)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rel = release(Path(tmp) / "release", only=list(ASSIGNMENTS))
+        shutil.rmtree(out, ignore_errors=True)
+        for s in CLASS:
+            for a, nb_name in ASSIGNMENTS.items():
+                if a in s.leave_out:
+                    continue
+                dest = out / f"{s.name}_{nb_name}.ipynb" if s.lms_name else out / s.name / a / f"{nb_name}.ipynb"
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                if a in s.raw:
+                    dest.write_text(s.raw[a])
+                    continue
+                nb = nbformat.read(rel / a / f"{nb_name}.ipynb", as_version=4)
+                if not s.blank:
+                    nb = _solved(nb, nbformat.read(ROOT / "solutions" / a / f"{nb_name}.ipynb", as_version=4))
+                for c in nb.cells:
+                    gid = nbgrader_meta(c).get("grade_id")
+                    if (a, gid) in s.solutions:
+                        c.source = s.solutions[(a, gid)]
+                for (ta, gid), src in s.test_edits.items():
+                    if ta == a:
+                        cell = next(c for c in nb.cells if is_test_cell(c) and nbgrader_meta(c)["grade_id"] == gid)
+                        if src is None:
+                            nb.cells.remove(cell)
+                        else:
+                            cell.source = src
+                if a in s.extra_cell:
+                    first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+                    extra = nbformat.v4.new_code_cell(s.extra_cell[a])
+                    extra.id = "demo-extra-cell"  # fixed, so that the generated class is reproducible
+                    nb.cells.insert(first_code + 1, extra)
+                nbformat.write(nb, dest)
+        for rel_path, text in EXTRA_FILES.items():
+            (out / rel_path).write_text(text)
+    return out
+
+
+if __name__ == "__main__":
+    print(f"demo class written to {build()}")
