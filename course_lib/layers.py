@@ -56,8 +56,8 @@ class Linear(Layer):
     def forward(self, x):
         return affine_forward(x, self.params["W"], self.params["b"])
 
-    def backward(self, dout, cache):
-        dx, dW, db = affine_backward(dout, cache)
+    def backward(self, dout, cache, need_dX: bool = True):
+        dx, dW, db = affine_backward(dout, cache, need_dX)
         return dx, {"W": dW, "b": db}
 
 
@@ -139,12 +139,18 @@ class Sequential:
             caches.append(cache)
         return out, caches
 
-    def backward(self, dout: np.ndarray, caches: list) -> tuple[np.ndarray, list]:
+    def backward(self, dout: np.ndarray, caches: list, need_dX: bool = True) -> tuple[np.ndarray | None, list]:
+        """With ``need_dX=False`` (training, where X is data) the first layer skips its input
+        gradient, a matrix product as large as the forward's, and dX is None."""
         if len(caches) != len(self.layers):
             raise ValueError(f"got {len(caches)} caches for {len(self.layers)} layers")
         grads = [None] * len(self.layers)
         for i in reversed(range(len(self.layers))):
-            dout, grads[i] = self.layers[i].backward(dout, caches[i])
+            layer = self.layers[i]
+            if i == 0 and not need_dX and isinstance(layer, Linear):
+                dout, grads[i] = layer.backward(dout, caches[i], need_dX=False)
+            else:
+                dout, grads[i] = layer.backward(dout, caches[i])
         return dout, grads
 
     def named_params(self) -> dict:

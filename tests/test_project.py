@@ -40,12 +40,31 @@ def test_environment_yml_installs_the_project_and_python_311():
 
 
 def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
-    lines = (ROOT / "README.md").read_text().splitlines()[:12]
-    commands = [l.strip().strip("`") for l in lines if "make " in l]
-    assert any(c.endswith("make lab") for c in commands), lines
-    test_cmd = next(c for c in commands if c.endswith("make test"))
-    ci = (ROOT / ".ci" / "run").read_text().splitlines()
-    assert test_cmd.split("&&")[-1].strip() in [l.strip() for l in ci]
+    lines = (ROOT / "README.md").read_text().splitlines()
+    assert lines[2] == "```sh", "the README's first lines are the two commands"
+    commands = [l.split("#")[0].strip() for l in lines[3:5]]
+    assert commands == ["make lab", "make test"]
+    ci = [l.strip() for l in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert "make test" in ci
+
+
+def test_readme_lists_every_exercise_with_its_points():
+    import nbformat
+
+    from grader import notebooks
+
+    readme = (ROOT / "README.md").read_text()
+    for path in notebooks.course_notebooks(ROOT / "solutions"):
+        exercises = notebooks.exercises(nbformat.read(path, 4))
+        row = next(l for l in readme.splitlines() if l.startswith(f"| `{path.parent.name}/{path.stem}`"))
+        for ex in exercises:
+            name = ex.grade_id.removeprefix("test_")
+            if name.startswith("answers_"):  # listed as `answers_A` ... `answers_F` (1 each)
+                assert "`answers_A` … `answers_F` (1 each)" in row and ex.points == 1
+                continue
+            assert f"`{name}` ({ex.points:g}" in row, (name, ex.points, row)
+        total = sum(e.points for e in exercises)
+        assert row.rstrip(" |").endswith(f"| {total:g}" if exercises else "| –"), row
 
 
 def test_generated_junk_is_ignored():

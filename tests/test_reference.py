@@ -157,6 +157,8 @@ def test_sequential_runs_any_depth_and_forward_keeps_no_state():
     again = net.backward(np.ones_like(out_a), caches_a)
     assert np.array_equal(expected[0], again[0])
     assert len(net.layers) == 9 and out_a.shape == (5, 3)
+    dX, grads = net.backward(np.ones_like(out_a), caches_a, need_dX=False)
+    assert dX is None and all(np.array_equal(g["W"], e["W"]) for g, e in zip(grads[::2], expected[1][::2]))
 
 
 def test_mlp_stack_matches_init_params():
