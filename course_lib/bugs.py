@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -100,10 +101,12 @@ class Bug:
         return base
 
     def network(self, activation: str | None = None) -> tuple[Callable, Callable]:
-        """(forward, backward) of the two-layer network with this bug injected."""
+        """(forward(params, X), backward(params, cache, Y)) of the two-layer network with this bug
+        injected. Partials of module functions, not lambdas, so that they can be pickled (the
+        grader hands them to a sandboxed student process by value)."""
         ops = self.ops(activation)
         fwd = self.variant if self.target == "forward" else mlp.forward
-        return (lambda params, X: fwd(params, X, ops)), (lambda params, cache, Y: mlp.backward(params, cache, Y, ops))
+        return partial(fwd, ops=ops), partial(mlp.backward, ops=ops)
 
     def __str__(self) -> str:
         return f"{self.title} (section {self.section}): {self.description}"

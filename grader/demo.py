@@ -37,8 +37,10 @@ class Student:
     leave_out: tuple = ()                                # assignments not submitted
     blank: bool = False                                  # submit the student version untouched
     lms_name: bool = False                               # submitted as <student>_<notebook>.ipynb at the top level
+    edit: object = None                                  # edit(assignment, nb) for anything else (tests/cheating)
     expected: dict = field(default_factory=dict)         # {(assignment, test grade_id): (status, bug)}; others ok
     expected_notebook: dict = field(default_factory=dict)  # {assignment: status} when not "graded"
+    flagged: tuple = ()                                  # assignments whose notebook must be flagged as tampered
 
 
 def _sig(name, args, body):
@@ -94,15 +96,14 @@ CLASS = [
     Student("chatty", "prints 5 MB of output, then solves everything",
             extra_cell={F: "print('spam ' * 1_000_000)"}),
     Student("calls_exit", "calls sys.exit() in a cell, then solves everything", extra_cell={B: "import sys\nsys.exit(0)"}),
-    Student("kills_kernel", "ends its own kernel with os._exit: that notebook cannot be graded",
-            extra_cell={B: "import os\nos._exit(1)"},
-            expected={(B, g): ("error", "") for g in ["test_softmax_cross_entropy_backward", "test_output_layer_backward",
-                                                       "test_relu_backward", "test_hidden_layer_backward", "test_backward", "test_sgd_step"]},
-            expected_notebook={B: "error"}),
-    Student("edits_test", "replaces the relu test with `pass` and returns Z unchanged: the test is restored",
+    Student("kills_kernel", "ends its own kernel with os._exit, then solves everything: graded outside the "
+            "kernel, flagged", extra_cell={B: "import os\nos._exit(1)"}, flagged=(B,)),
+    Student("edits_test", "replaces the relu test with `pass` and returns Z unchanged: the test is restored, "
+            "the answer marked tampered",
             solutions={(F, "relu"): _sig("relu", "Z", "return Z")}, test_edits={(F, "test_relu"): "pass"},
-            expected={(F, "test_relu"): ("failed", ""), (F, "test_forward"): ("failed", "")}),
-    Student("deletes_test", "deletes the sgd_step test cell: it is put back", test_edits={(B, "test_sgd_step"): None}),
+            expected={(F, "test_relu"): ("tampered", ""), (F, "test_forward"): ("tampered", "")}, flagged=(F,)),
+    Student("deletes_test", "deletes the sgd_step test cell: it is put back, and the notebook flagged",
+            test_edits={(B, "test_sgd_step"): None}, flagged=(B,)),
     Student("broken_files", "uploads text instead of 02 and an empty file instead of 03",
             raw={F: "I could not get Jupyter to work, sorry.\n", B: ""},
             expected_notebook={F: "invalid", B: "invalid"}),
@@ -116,11 +117,11 @@ CLASS = [
 EXTRA_FILES = {"perfect/notes.txt": "My notes: remember the 1/N!\n"}
 
 
-def expected_rows(course_layout: dict) -> dict:
-    """{(student, assignment, exercise): (status, bug)} for the whole demo class."""
+def expected_rows(course_layout: dict, students: list | None = None, assignments: dict | None = None) -> dict:
+    """{(student, assignment, exercise): (status, bug)} for the whole class (default: the demo class)."""
     rows = {}
-    for s in CLASS:
-        for a, nb in ASSIGNMENTS.items():
+    for s in students or CLASS:
+        for a, nb in (assignments or ASSIGNMENTS).items():
             nb_status = s.expected_notebook.get(a, "graded")
             for ex in course_layout[a][nb]:
                 if nb_status in ("missing", "invalid"):
@@ -140,13 +141,17 @@ def _solved(release_nb, solution_nb):
     return release_nb
 
 
-def build(out: Path = OUT) -> Path:
-    """Write the demo class to ``out`` (replacing what is there)."""
+def build(out: Path = OUT, students: list | None = None, assignments: dict | None = None,
+          extra_files: dict | None = None) -> Path:
+    """Write a class (default: the demo class) to ``out``, replacing what is there."""
+    students = students or CLASS
+    assignments = assignments or ASSIGNMENTS
+    extra_files = EXTRA_FILES if extra_files is None else extra_files
     with tempfile.TemporaryDirectory() as tmp:
-        rel = release(Path(tmp) / "release", only=list(ASSIGNMENTS))
+        rel = release(Path(tmp) / "release", only=list(assignments))
         shutil.rmtree(out, ignore_errors=True)
-        for s in CLASS:
-            for a, nb_name in ASSIGNMENTS.items():
+        for s in students:
+            for a, nb_name in assignments.items():
                 if a in s.leave_out:
                     continue
                 dest = out / f"{s.name}_{nb_name}.ipynb" if s.lms_name else out / s.name / a / f"{nb_name}.ipynb"
@@ -173,8 +178,10 @@ def build(out: Path = OUT) -> Path:
                     extra = nbformat.v4.new_code_cell(s.extra_cell[a])
                     extra.id = "demo-extra-cell"  # fixed, so that the generated class is reproducible
                     nb.cells.insert(first_code + 1, extra)
+                if s.edit is not None:
+                    s.edit(a, nb)
                 nbformat.write(nb, dest)
-        for rel_path, text in EXTRA_FILES.items():
+        for rel_path, text in extra_files.items():
             (out / rel_path).write_text(text)
     return out
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import kernel_sandbox
 from . import results as R
 from .inspect_submission import InvalidNotebook, read_submission, restore_test_cells
 from .nbgrader_run import CONFIG, ROOT, env
@@ -47,6 +48,7 @@ class Options:
     force: bool = False
     assignments: list | None = None  # default: every assignment anybody submitted
     progress: bool = True
+    verify: bool = True          # re-check every exercise outside the student's kernel (grader/verify.py)
 
 
 @dataclass
@@ -158,8 +160,23 @@ def _job_config(job: Path, ws: Workspace, course: Course, opts: Options) -> Path
         f"c.CourseDirectory.db_url = {'sqlite:///' + str(job / 'gradebook.db')!r}\n"
         f"c.Execute.timeout = {int(opts.timeout)}\n"
         f"c.Execute.extra_arguments = ['--HistoryManager.hist_file=:memory:', {'--IPKernelApp.exec_lines=[' + repr(WARNINGS_TO_STDOUT) + ']'!r}]\n"
+        # Student code runs in a kernel inside bubblewrap (grader/kernel_sandbox.py).
+        f"c.Execute.kernel_name = {kernel_sandbox.NAME!r}\n"
     )
+    kernel_sandbox.write_kernelspec(job / "share")
     return cfg
+
+
+def _job_env(job: Path, ws: Workspace) -> dict:
+    from .remote import hidden_paths
+
+    e = env()
+    e["JUPYTER_PATH"] = str(job / "share") + os.pathsep + e.get("JUPYTER_PATH", "")
+    e["JUPYTER_RUNTIME_DIR"] = str(job / "runtime")
+    e["COURSE_GRADER_HIDE"] = os.pathsep.join(str(p) for p in hidden_paths(ws.root))
+    e["COURSE_GRADER_SCRATCH"] = str(job / "scratch")
+    (job / "scratch").mkdir(exist_ok=True)
+    return e
 
 
 def grade_batch(batch: list[Unit], ws: Workspace, course: Course, opts: Options, job: Path) -> list[R.NotebookResult]:
@@ -177,7 +194,7 @@ def grade_batch(batch: list[Unit], ws: Workspace, course: Course, opts: Options,
     cmd = [sys.executable, "-m", "nbgrader", "autograde", "*", f"--NbGrader.config_file={cfg.with_suffix('')}"]
     log_path = job / "nbgrader.log"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=job, env=env(), stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd, cwd=job, env=_job_env(job, ws), stdout=log, stderr=subprocess.STDOUT,
                                 preexec_fn=_limit_memory(opts.memory_mb))
         try:
             proc.wait(timeout=opts.timeout * cells + 120)
@@ -187,7 +204,18 @@ def grade_batch(batch: list[Unit], ws: Workspace, course: Course, opts: Options,
             proc.wait()
             crashed = "grading took longer than the time limit allows for the whole notebook and was stopped"
     log_text = log_path.read_text(errors="replace")
-    out = [_read_result(job, unit, entry, course, crashed, log_text) for unit in batch for entry in unit.notebooks]
+    out = []
+    for unit in batch:
+        for entry in unit.notebooks:
+            result = _read_result(job, unit, entry, course, crashed, log_text)
+            if opts.verify:
+                try:
+                    result = _apply_verification(result, entry[1], ws, course, opts)
+                except Exception as e:  # the check itself failed: say so, never guess a score
+                    result = R.NotebookResult(unit.student, unit.assignment, entry[0], "error",
+                                              reason=f"grader failure while re-checking: {type(e).__name__}: {e}",
+                                              sha256="", exercises=_zero(course.layout[unit.assignment][entry[0]], "error"))
+            out.append(result)
     for unit in batch:
         src = job / "autograded" / unit.student / unit.assignment
         if src.exists():
@@ -226,6 +254,41 @@ def _read_result(job, unit, entry, course, crashed, log_text) -> R.NotebookResul
     return R.NotebookResult(**base, status="graded", exercises=ex_results)
 
 
+IN_KERNEL_FOOLED = ("its test passed inside the notebook, but the same function fails the same test when "
+                    "the grader runs it outside the notebook: the notebook changed what its tests see")
+
+
+def _apply_verification(result: R.NotebookResult, nb, ws: Workspace, course: Course, opts: Options) -> R.NotebookResult:
+    """Scores from the sandboxed re-check; tampering evidence from it, from the notebook's test cells,
+    and from any exercise that passed in the kernel but not outside it."""
+    from .verify import verify
+
+    source = nbformat.read(course.source / result.assignment / f"{result.notebook}.ipynb", as_version=4)
+    v = verify(nb, source, student=result.student, secret=ws.secret(), timeout=opts.timeout,
+               memory_mb=opts.memory_mb, workspace_root=ws.root)
+    notebook_flags = list(v.flags) + [n for n in result.notes if "test cell" in n]
+    flags = list(notebook_flags)
+    for ex in result.exercises:
+        checked = v.exercises.get(ex.grade_id)
+        if checked is None:
+            continue
+        passed_in_kernel = ex.status == "ok"
+        if checked.passed:
+            ex.score, ex.status, ex.bug, ex.message = ex.max_score, "ok", "", ""
+            continue
+        ex.score, ex.status, ex.bug, ex.message = 0.0, checked.status, checked.bug, checked.message
+        own = list(checked.flags)
+        if passed_in_kernel and not checked.fresh_seed:
+            own.append(IN_KERNEL_FOOLED)
+        flags += [f"{ex.grade_id}: {f}" for f in own]
+        if own or notebook_flags:
+            ex.status = "tampered"
+    if result.status == "error" and any("ended the notebook's process" in f for f in v.flags):
+        result.status, result.reason = "graded", ""  # the exercises were checked after all
+    result.flags = flags
+    return result
+
+
 def _cell_status(cell, score, points) -> tuple[str, str, str]:
     if cell is None:
         return "error", "", "the test cell did not run"
@@ -261,6 +324,7 @@ def autograde(ws: Workspace, opts: Options, course: Course | None = None) -> Sum
     course = course or Course()
     summary = Summary()
     ensure_template(ws, course)
+    ws.secret()  # made once here, before the worker threads read it
     units = plan(ws, course, opts, summary)
     if not units:
         return summary

@@ -18,7 +18,7 @@ from .results import NotebookResult
 
 MAX_MESSAGE = 3000
 _STATUS_COLOUR = {"ok": "#1a7f37", "failed": "#b91c1c", "error": "#b91c1c", "timeout": "#b45309",
-                  "missing": "#6b7280", "invalid": "#6b7280"}
+                  "missing": "#6b7280", "invalid": "#6b7280", "tampered": "#7c3aed"}
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; line-height: 1.45; color: #111; }
 table { border-collapse: collapse; margin: 1rem 0; } td, th { border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; }
@@ -50,6 +50,11 @@ def render(result: NotebookResult, release_nb=None) -> str:
         parts.append(f"<p class='note'><b>This notebook could not be graded ({e(result.status)}).</b> {e(result.reason)}</p>")
     for note in result.notes:
         parts.append(f"<p class='note'>{e(note)}</p>")
+    if result.flags:
+        items = "".join(f"<li>{e(f)}</li>" for f in result.flags)
+        parts.append("<div class='note'><b>The grader saw signs of an attempt to change how this notebook is "
+                     "graded.</b> Scores come only from what your functions return when the grader checks them "
+                     f"outside your notebook. What was seen:<ul>{items}</ul></div>")
     parts.append(f"<table><tr><th>exercise</th><th>score</th><th>status</th><th>looks like the known bug</th></tr>{rows}</table>")
     for x in result.exercises:
         if x.status == "ok":

@@ -52,9 +52,19 @@ def restore_test_cells(nb, release_nb) -> Prepared:
     notes = []
     released = [c for c in release_nb.cells if is_test_cell(c)]
     by_id = {nbgrader_meta(c)["grade_id"]: c for c in nb.cells if nbgrader_meta(c).get("grade_id")}
+    release_order = [nbgrader_meta(c)["grade_id"] for c in released]
+    submitted_order = [nbgrader_meta(c).get("grade_id") for c in nb.cells if nbgrader_meta(c).get("grade_id") in release_order]
+    if list(dict.fromkeys(submitted_order)) != [g for g in release_order if g in submitted_order]:
+        notes.append("The test cells had been moved out of the course's order; they were put back in place.")
+    counts: dict = {}
+    for c in nb.cells:
+        gid = nbgrader_meta(c).get("grade_id")
+        counts[gid] = counts.get(gid, 0) + 1
     for cell in released:
         gid = nbgrader_meta(cell)["grade_id"]
         have = by_id.get(gid)
+        if counts.get(gid, 0) > 1:
+            notes.append(f"The test cell {gid} had been duplicated; one copy of the original was kept.")
         if have is None:
             notes.append(f"The test cell {gid} had been deleted; it was put back before grading.")
         elif have.source != cell.source or not is_test_cell(have) or nbgrader_meta(have).get("points") != nbgrader_meta(cell).get("points"):
@@ -72,8 +82,6 @@ def restore_test_cells(nb, release_nb) -> Prepared:
         if pos is None:  # the anchor is gone too: after the previous test cell, else at the end
             pos = _after_last_test(out) if out else 0
         out.insert(pos, nbformat.from_dict(json.loads(json.dumps(cell))))
-    if [nbgrader_meta(c).get("grade_id") for c in out if is_test_cell(c)] != [nbgrader_meta(c)["grade_id"] for c in released]:
-        notes.append("The test cells were out of order; they were put back in the course's order.")
     nb.cells = out
     return Prepared(nb, notes)
 

@@ -112,6 +112,20 @@ def write(records: list[NotebookResult], out: Path, ws: Workspace, course: Cours
                                  f"<p>{e(entry.description)}</p><p>An anonymised example, from exercise "
                                  f"<code>{e(x.grade_id)}</code>:</p><pre>{e(code or '(code not available)')}</pre>"
                                  f"<p>What the check told the student:</p><pre>{e(x.message[:1500])}</pre>")
+    flagged = [r for r in records if r.flags]
+    if flagged:
+        parts.append("<h2>Suspected tampering</h2><p>Notebooks where the grader saw an attempt to change what the "
+                     "tests see (patched comparison functions, objects equal to anything, calls of the reference, "
+                     "replaced error reporting, a process that ended itself, edited test cells, a test that passed "
+                     "inside the notebook but not outside it). Their scores come from the sandboxed re-check; "
+                     "exercises that did not pass it are marked <code>tampered</code>.</p><table><tr><th>student</th>"
+                     "<th>notebook</th><th>exercises marked tampered</th><th>what was seen</th></tr>")
+        for r in flagged:
+            marked = ", ".join(x.grade_id for x in r.exercises if x.status == "tampered") or "none"
+            seen = "<br>".join(e(f) for f in r.flags)
+            parts.append(f"<tr><td>{e(r.student)}</td><td>{e(r.assignment)}/{e(r.notebook)}</td><td>{e(marked)}</td>"
+                         f"<td>{seen}</td></tr>")
+        parts.append("</table>")
     if problems:
         parts.append("<h2>Submissions that could not be graded normally</h2><table><tr><th>student</th>"
                      "<th>notebook</th><th>status</th><th>reason</th></tr>")

@@ -7,6 +7,8 @@ Statuses, per exercise:
   timeout  a cell ran past the per-exercise time limit
   missing  the notebook was not submitted
   invalid  the file could not be read as a notebook (not JSON, empty, an old nbformat)
+  tampered the answer earned no points and the notebook shows an attempt to fool the grader
+           (the notebook's ``flags`` say what was seen)
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-STATUSES = ("ok", "failed", "error", "timeout", "missing", "invalid")
+STATUSES = ("ok", "failed", "error", "timeout", "missing", "invalid", "tampered")
 
 
 @dataclass
@@ -36,6 +38,7 @@ class NotebookResult:
     status: str            # "graded", "missing", "invalid" or "error"
     reason: str = ""       # why, for anything but "graded"
     notes: list = field(default_factory=list)  # e.g. test cells restored, extra files ignored
+    flags: list = field(default_factory=list)  # evidence of tampering, for the report and the feedback
     sha256: str = ""       # of the submitted file, to regrade only what changed
     exercises: list = field(default_factory=list)
 

@@ -45,6 +45,18 @@ class Workspace:
         """Files that collect could not place, or replaced: kept, never deleted."""
         return self.root / "set_aside"
 
+    def secret(self) -> str:
+        """A random key of this workspace, never shown to student code: the hidden tests' seeds
+        are derived from it, so that the seeds published in solutions/ cannot be answered ahead."""
+        path = self.root / "secret"
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(16))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
     def students(self) -> list[str]:
         if not self.submitted.exists():
             return []

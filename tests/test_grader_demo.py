@@ -36,6 +36,15 @@ def test_every_expected_status_and_bug(graded):
     assert not wrong, f"expected vs got: {wrong}\n{run.stderr[-3000:]}"
 
 
+def test_flags_exactly_where_expected(graded):
+    import json
+
+    out, _ = graded
+    flagged = {(p.parts[-3], p.parts[-2]) for p in (out / "work" / "results").glob("*/*/*.json")
+               if json.loads(p.read_text())["flags"]}
+    assert flagged == {(s.name, a) for s in demo.CLASS for a in s.flagged}
+
+
 def test_scores_follow_the_statuses(graded):
     out, _ = graded
     for r in _rows(out):
@@ -82,7 +91,7 @@ def test_feedback_explains_bad_submissions(graded):
     fb = out / "feedback"
     assert "not valid JSON" in (fb / "broken_files/02_forward_cache/forward_cache.html").read_text()
     assert "nbformat 3" in (fb / "old_format/02_forward_cache/forward_cache.html").read_text()
-    assert "kernel died" in (fb / "kills_kernel/03_backward/backward.html").read_text()
+    assert "ended the notebook" in (fb / "kills_kernel/03_backward/backward.html").read_text()
     assert "put back" in (fb / "deletes_test/03_backward/backward.html").read_text()
     assert "restored" in (fb / "edits_test/02_forward_cache/forward_cache.html").read_text()
     assert "time limit" in (fb / "infinite_loop/03_backward/backward.html").read_text()

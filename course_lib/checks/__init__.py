@@ -15,3 +15,35 @@ from .gradient import *  # noqa: F401,F403
 from .hunt import *  # noqa: F401,F403
 from .system import *  # noqa: F401,F403
 from .depth import *  # noqa: F401,F403
+
+# The reference each exercise is compared with. A graded function must not call it (the grader's
+# sandbox makes these unavailable to student code and flags a call); other course_lib helpers that
+# a notebook hands out stay available.
+_A, _L, _M, _G = "course_lib.activations", "course_lib.losses", "course_lib.mlp", "course_lib.gradcheck"
+REFERENCES = {
+    "check_affine": ["course_lib.affine.affine_forward"],
+    "check_relu": [f"{_A}.relu"],
+    "check_softmax": [f"{_L}.softmax", f"{_L}.log_softmax"],
+    "check_cross_entropy": [f"{_L}.cross_entropy", f"{_L}.softmax_cross_entropy"],
+    "check_forward": [f"{_M}.forward", f"{_M}.predict", f"{_M}.loss"],
+    "check_softmax_cross_entropy_backward": [f"{_L}.softmax_cross_entropy_backward"],
+    "check_output_layer_backward": ["course_lib.affine.affine_backward"],
+    "check_hidden_layer_backward": ["course_lib.affine.affine_backward"],
+    "check_relu_backward": [f"{_A}.relu_backward"],
+    "check_backward": [f"{_M}.backward"],
+    "check_sgd_step": [f"{_M}.sgd_step"],
+    "check_numerical_gradient": [f"{_G}.numerical_gradient", f"{_G}.eps_sweep"],
+    "check_rel_error": [f"{_G}.rel_error"],
+    "check_grad_check_group": [f"{_G}.grad_check"],
+    "check_cache_unchanged": ["course_lib.bugs.check_cache_unchanged"],
+    "check_interleaved_forward_ok": ["course_lib.bugs.check_interleaved_forward"],
+    "check_fixed_backward": [f"{_M}.backward"],
+    "check_overfit_tiny_batch": ["course_lib.train.train"],
+    "check_predict": [f"{_M}.predict"],
+    "check_Linear": ["course_lib.layers.Linear"],
+    "check_ReLU": ["course_lib.layers.ReLU"],
+    "check_Tanh": ["course_lib.layers.Tanh"],
+    "check_Sequential": ["course_lib.layers.Sequential"],
+    "check_sequential_loss_and_grads": ["course_lib.checks.depth.reference_loss_and_grads"],
+    "check_train_sequential": ["course_lib.checks.depth.reference_train"],
+}

@@ -15,6 +15,8 @@ import difflib
 from dataclasses import dataclass
 from typing import Callable
 
+from functools import partial
+
 import numpy as np
 
 from .. import bugs, data, gradcheck, mlp
@@ -232,8 +234,8 @@ def _detector_networks(hidden: bool) -> list[_Net]:
     ]
     if hidden:
         nets += [
-            _Net("the correct network with leaky ReLU", lambda p, X: mlp.forward(p, X, leaky),
-                 lambda p, c, Y: mlp.backward(p, c, Y, leaky), True, True),
+            _Net("the correct network with leaky ReLU", partial(mlp.forward, ops=leaky),
+                 partial(mlp.backward, ops=leaky), True, True),
             _catalogued("relu_mask_from_activation", "leaky_relu", cache_unchanged=True, interleaved_ok=True),
             _catalogued("missing_batch_average", cache_unchanged=True, interleaved_ok=True),
             _Net("a network whose backward builds dZ1 in the buffer of cache['A1']", ref_f,

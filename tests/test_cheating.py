@@ -1,0 +1,78 @@
+"""Grading that cheating cannot fool: every attack in tests/cheating/ earns nothing it did not solve and is
+flagged; the honest submissions are never flagged. Graded by the real grading command."""
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.demo import expected_rows
+from grader.nbgrader_run import ROOT
+from grader.remote import sandbox_available
+from grader.workspace import Course
+
+sys.path.insert(0, str(ROOT / "tests" / "cheating"))
+import corpus  # noqa: E402
+
+pytestmark = pytest.mark.notebooks
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    if not sandbox_available():
+        pytest.fail("bubblewrap is needed to grade safely: apt-get install bubblewrap")
+    out = tmp_path_factory.mktemp("cheating")
+    run = subprocess.run([sys.executable, "-m", "grader", "grade", str(corpus.OUT), "--out", str(out),
+                          "--timeout", "10", "--no-progress"], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    with open(out / "grades.csv") as f:
+        rows = {(r["student"], r["assignment"], r["exercise"]): r for r in csv.DictReader(f)}
+    flags = {json.loads(p.read_text())["student"]: json.loads(p.read_text())["flags"]
+             for p in (out / "work" / "results").glob("*/*/*.json")}
+    return out, rows, flags
+
+
+@pytest.mark.parametrize("student", corpus.CORPUS, ids=lambda s: s.name)
+def test_scores_and_statuses(graded, student):
+    _, rows, _ = graded
+    expected = expected_rows(Course().layout, [student], corpus.ASSIGNMENTS)
+    for key, (status, bug) in expected.items():
+        row = rows[key]
+        assert row["status"] == status, (key, row)
+        assert (float(row["score"]) == float(row["max_score"])) == (status == "ok"), row
+        if bug:
+            assert row["bug"] == bug, row
+
+
+@pytest.mark.parametrize("student", corpus.CORPUS, ids=lambda s: s.name)
+def test_flagged_exactly_when_expected(graded, student):
+    _, _, flags = graded
+    assert bool(flags[student.name]) == bool(student.flagged), flags[student.name]
+
+
+def test_the_report_lists_every_flagged_notebook(graded):
+    out, _, _ = graded
+    report = (out / "report.html").read_text()
+    section = report.split("<h2>Suspected tampering</h2>")[1]
+    for s in corpus.ATTACKS:
+        assert f"<td>{s.name}</td>" in section, s.name
+    for s in corpus.HONEST:
+        assert f"<td>{s.name}</td>" not in section
+
+
+def test_student_code_cannot_touch_the_grader_files(graded):
+    _, _, flags = graded
+    assert any("solutions" in f for f in flags["reads_grader_files"])
+    assert any("injected.py" in f for f in flags["writes_files"])
+    assert not (ROOT / "course_lib" / "injected.py").exists()
+
+
+def test_committed_corpus_is_what_the_script_makes(tmp_path):
+    corpus.make(tmp_path / "c")
+    made = sorted(p.relative_to(tmp_path / "c") for p in (tmp_path / "c").rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(corpus.OUT) for p in corpus.OUT.rglob("*") if p.is_file())
+    assert made == committed
+    for rel in made:
+        assert (tmp_path / "c" / rel).read_bytes() == (corpus.OUT / rel).read_bytes(), rel
