@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import activations, affine, losses, mlp
+from . import activations, losses, mlp
 
 
 # ---------------------------------------------------------------- the variants

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_grading_options(g)
     args = parser.parse_args(argv)
 
-    from .workspace import Course, Workspace
+    from .workspace import Workspace
 
     if args.command == "release":
         from .release import release

@@ -17,7 +17,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ import nbformat
 from . import kernel_sandbox
 from . import results as R
 from .inspect_submission import InvalidNotebook, read_submission, restore_test_cells
-from .nbgrader_run import CONFIG, ROOT, env
+from .nbgrader_run import CONFIG, env
 from .notebooks import is_test_cell, nbgrader_meta
 from .progress import Progress
 from .workspace import Course, Workspace, sha256

@@ -2,7 +2,6 @@
 and nbgrader gives the solutions full marks and the blank notebooks zero."""
 import json
 import shutil
-from pathlib import Path
 
 import nbformat
 import pytest

@@ -142,6 +142,25 @@ def _grads_message(case, got, expected) -> list[str]:
                                         and np.allclose(got[k], expected[k], rtol=1e-7, atol=1e-10))]
 
 
+def recognise_backward_bug(got: dict, wrong: list, case) -> str | None:
+    """The catalogued bug whose two-layer backward explains every wrong gradient in ``got``.
+
+    A bug in one piece only spoils the gradients downstream of it, so it is named when each
+    wrong gradient is what the buggy network gives for that gradient."""
+    for candidate in bugs.CATALOGUE.values():
+        if candidate.target in ("forward", "softmax", "leaky_relu_backward"):
+            continue
+        _, bwd = candidate.network("relu")
+        try:
+            with quiet():
+                buggy = bwd(case.params, copy.deepcopy(case.cache), case.Y)
+        except Exception:
+            continue
+        if all(k in buggy and matches(got[k], buggy[k]) for k in wrong):
+            return candidate.name
+    return None
+
+
 def check_backward(fn, hidden: bool = False, seed: int = 0) -> None:
     """fn(params, cache, Y: (N, C)) -> grads {"W1", "b1", "W2", "b2"} with the params' shapes."""
     ex = "backward"
@@ -169,21 +188,7 @@ def check_backward(fn, hidden: bool = False, seed: int = 0) -> None:
         wrong = _grads_message(case, got, expected)
         if not wrong:
             continue
-        bug = None
-        for candidate in bugs.CATALOGUE.values():
-            if candidate.target in ("forward", "softmax", "leaky_relu_backward"):
-                continue
-            fwd, bwd = candidate.network("relu")
-            try:
-                with quiet():
-                    buggy = bwd(case.params, copy.deepcopy(case.cache), case.Y)
-            except Exception:
-                continue
-            # A bug in one piece only spoils the gradients downstream of it: name it when every
-            # wrong gradient is what the buggy network gives for that gradient.
-            if all(matches(got[k], buggy[k]) for k in wrong):
-                bug = candidate.name
-                break
+        bug = recognise_backward_bug(got, wrong, case)
         first = wrong[0]
         try:
             compare(ex, f"grads[{first!r}] for {case.label}", got[first], expected[first], batch=case.N)

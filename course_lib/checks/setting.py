@@ -11,7 +11,7 @@ import numpy as np
 from .. import mlp
 from ..affine import affine_forward
 from .cases import network_cases
-from .core import CheckFailed, call, call_explained, check_not_mutated, compare, describe, matches, passed
+from .core import CheckFailed, call_explained, check_not_mutated, compare, describe, matches, passed
 
 __all__ = ["check_layer_shapes", "check_affine", "check_count_parameters", "check_finite_difference_passes"]
 
