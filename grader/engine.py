@@ -48,6 +48,8 @@ class Options:
     assignments: list | None = None  # default: every assignment anybody submitted
     progress: bool = True
     verify: bool = True          # re-check every exercise outside the student's kernel (grader/verify.py)
+    in_kernel: bool = False      # also run nbgrader's own autograde in a (sandboxed) kernel, for the
+                                 # executed notebooks and one more tampering signal; about twice the time
 
 
 @dataclass
@@ -176,6 +178,19 @@ def _job_env(job: Path, ws: Workspace) -> dict:
     e["COURSE_GRADER_SCRATCH"] = str(job / "scratch")
     (job / "scratch").mkdir(exist_ok=True)
     return e
+
+
+def check_batch(batch: list[Unit], ws: Workspace, course: Course, opts: Options, job: Path) -> list[R.NotebookResult]:
+    """Grade a batch by the verified re-check alone: the course's checkers against the student's
+    functions in a sandbox (grader/verify.py). The scores go into nbgrader's gradebook afterwards."""
+    out = []
+    for unit in batch:
+        for notebook, nb, notes, digest in unit.notebooks:
+            exercises = [R.ExerciseResult(e.grade_id, 0.0, e.points, "") for e in course.layout[unit.assignment][notebook]]
+            result = R.NotebookResult(unit.student, unit.assignment, notebook, "graded", notes=list(notes),
+                                      sha256=digest, exercises=exercises)
+            out.append(_apply_verification(result, nb, ws, course, opts))
+    return out
 
 
 def grade_batch(batch: list[Unit], ws: Workspace, course: Course, opts: Options, job: Path) -> list[R.NotebookResult]:
@@ -328,11 +343,15 @@ def autograde(ws: Workspace, opts: Options, course: Course | None = None) -> Sum
     if not units:
         return summary
     workers = max(1, opts.workers)
-    size = max(1, min(8, math.ceil(len(units) / (workers * 3))))  # amortise nbgrader's start-up, keep the bar moving
+    if opts.in_kernel or not opts.verify:
+        size = max(1, min(8, math.ceil(len(units) / (workers * 3))))  # amortise nbgrader's start-up, keep the bar moving
+        run = grade_batch
+    else:
+        size, run = 1, check_batch
     batches = [units[i:i + size] for i in range(0, len(units), size)]
     bar = Progress(sum(len(u.notebooks) for u in units), "grading", enabled=opts.progress)
     with ThreadPoolExecutor(workers) as pool:
-        futures = {pool.submit(grade_batch, b, ws, course, opts, ws.jobs / f"batch{i}"): b for i, b in enumerate(batches)}
+        futures = {pool.submit(run, b, ws, course, opts, ws.jobs / f"batch{i}"): b for i, b in enumerate(batches)}
         for fut in as_completed(futures):
             try:
                 batch_results = fut.result()
@@ -348,4 +367,7 @@ def autograde(ws: Workspace, opts: Options, course: Course | None = None) -> Sum
             bar.advance(len(batch_results))
     bar.close()
     shutil.rmtree(ws.jobs, ignore_errors=True)
+    from .gradebook import record
+
+    record(ws, R.load_all(ws.results))
     return summary

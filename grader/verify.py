@@ -97,6 +97,8 @@ def verify(nb, source_nb, *, student: str, secret: str, timeout: int, memory_mb:
                     sandbox = Sandbox([c for c in cells if c[0] not in skipped], banned, timeout, memory_mb,
                                       hide=hidden_paths(workspace_root), scratch=Path(scratch) / f"run{len(skipped)}",
                                       use_bwrap=sandbox_available())
+                    # A cell that ran out of time will again after a restart: skip it then.
+                    skipped.update(run[0] for run in sandbox.cells_run if run[1] == "TimeoutError")
                     return
                 except SandboxDied as died:
                     if died.cell is None or died.cell in skipped:

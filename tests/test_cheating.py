@@ -2,6 +2,7 @@
 flagged; the honest submissions are never flagged. Graded by the real grading command."""
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -21,7 +22,10 @@ pytestmark = pytest.mark.notebooks
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     if not sandbox_available():
-        pytest.fail("bubblewrap is needed to grade safely: apt-get install bubblewrap")
+        message = "the grader's sandbox needs bubblewrap: apt-get install bubblewrap"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)  # under CI a skip would hide that the defences went untested
+        pytest.skip(message)
     out = tmp_path_factory.mktemp("cheating")
     run = subprocess.run([sys.executable, "-m", "grader", "grade", str(corpus.OUT), "--out", str(out),
                           "--timeout", "10", "--no-progress"], capture_output=True, text=True, cwd=ROOT)

@@ -61,6 +61,18 @@ def test_exit_status_lists_what_could_not_be_graded(graded):
     assert "could not place perfect/notes.txt" in run.stdout
 
 
+def test_scores_are_in_nbgraders_gradebook(graded):
+    from nbgrader.api import Gradebook
+
+    out, _ = graded
+    with open(out / "totals.csv") as f:
+        totals = {r["student"]: r for r in csv.DictReader(f)}
+    with Gradebook(f"sqlite:///{out / 'work' / 'gradebook.db'}") as gb:
+        for student in ("perfect", "missing_average", "blank"):
+            score = sum(gb.find_submission(a, student).score for a in demo.ASSIGNMENTS)
+            assert score == float(totals[student]["total"])
+
+
 def test_totals_one_row_per_student(graded):
     out, _ = graded
     with open(out / "totals.csv") as f:

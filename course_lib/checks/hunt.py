@@ -256,6 +256,32 @@ def _as_bool(ex: str, got, what: str) -> bool:
     return bool(got)
 
 
+def _leaves_everything(net, case) -> bool:
+    """Whether backward really left this case's cache and params as they were. A network that
+    writes in place can still leave equal values behind (zeros over zeros when every ReLU is
+    off), and then no detector can see it: the answer expected is what really happened."""
+    params = copy.deepcopy(case.params)
+    with quiet():
+        _, cache = net.forward(params, case.X.copy())
+        before = copy.deepcopy((cache, params))
+        net.backward(params, cache, case.Y.copy())
+    return all(np.array_equal(before[0][k], cache[k]) for k in before[0]) and \
+        all(np.array_equal(before[1][k], params[k]) for k in params)
+
+
+def _interleaving_harmless(net, case, X_b) -> bool:
+    """Whether backward with X_a's cache still gives X_a's gradients after forward(X_b) on this
+    case (with every ReLU off, a shared cache can give the same gradients for both batches)."""
+    with quiet():
+        _, fresh = net.forward(copy.deepcopy(case.params), case.X.copy())
+        expected = net.backward(copy.deepcopy(case.params), copy.deepcopy(fresh), case.Y.copy())
+        params = copy.deepcopy(case.params)
+        _, cache_a = net.forward(params, case.X.copy())
+        net.forward(params, X_b.copy())
+        got = net.backward(params, cache_a, case.Y.copy())
+    return all(np.allclose(got[k], expected[k], rtol=1e-10, atol=1e-12) for k in expected)
+
+
 # ----------------------------------------------------------------- checkers
 def check_cache_unchanged(fn, hidden: bool = False, seed: int = 0) -> None:
     """fn(forward, backward, params, X: (N, d0), Y: (N, C)) -> bool: True when backward leaves
@@ -265,6 +291,8 @@ def check_cache_unchanged(fn, hidden: bool = False, seed: int = 0) -> None:
     nets = [n for n in _detector_networks(hidden) if n.cache_unchanged is not None]
     for case in cases:
         for net in nets:
+            if not net.cache_unchanged and _leaves_everything(net, case):
+                continue  # the write leaves equal values behind here: no detector could see it
             got, _ = call(ex, fn, net.forward, net.backward, case.params, case.X, case.Y)
             got = _as_bool(ex, got, "whether backward left the cache and params untouched")
             if got == net.cache_unchanged:
@@ -292,6 +320,8 @@ def check_interleaved_forward_ok(fn, hidden: bool = False, seed: int = 0) -> Non
     for case in cases:
         X_b = rng.standard_normal(case.X.shape)
         for net in nets:
+            if not net.interleaved_ok and _interleaving_harmless(net, case, X_b):
+                continue  # here the second batch happens to give the first one's gradients: nothing to see
             got, _ = call(ex, fn, net.forward, net.backward, case.params, case.X, case.Y, X_b)
             got = _as_bool(ex, got, "whether a second forward pass leaves the first cache usable")
             if got == net.interleaved_ok:
