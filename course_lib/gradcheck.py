@@ -108,6 +108,7 @@ class GradCheckReport:
 
     @property
     def max_error(self) -> float:
+        """The largest relative error over the groups."""
         return max((g.rel_error for g in self.groups), default=0.0)
 
     def __getitem__(self, name: str) -> GroupResult:
@@ -117,6 +118,7 @@ class GradCheckReport:
         raise KeyError(name)
 
     def failures(self) -> list[GroupResult]:
+        """The groups whose verdict is doubtful or a bug."""
         return [g for g in self.groups if g.verdict not in ("excellent", "acceptable")]
 
     def __str__(self) -> str:

@@ -24,9 +24,11 @@ class Layer:
         self.params = {}
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, object]:
+        """x: (N, d_in) -> (out: (N, d_out), cache for backward)."""
         raise NotImplementedError
 
     def backward(self, dout: np.ndarray, cache) -> tuple[np.ndarray, dict]:
+        """dout: (N, d_out), the cache of forward -> (dx: (N, d_in), grads: param name -> gradient)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -54,9 +56,11 @@ class Linear(Layer):
         return cls(W.astype(dtype), np.zeros(d_out, dtype=dtype))
 
     def forward(self, x):
+        """x: (N, d_in) -> (out: (N, d_out), cache = (x, W))."""
         return affine_forward(x, self.params["W"], self.params["b"])
 
     def backward(self, dout, cache, need_dX: bool = True):
+        """dout: (N, d_out) -> (dx: (N, d_in), or None without need_dX; {"W": (d_in, d_out), "b": (d_out,)})."""
         dx, dW, db = affine_backward(dout, cache, need_dX)
         return dx, {"W": dW, "b": db}
 
@@ -100,9 +104,11 @@ class LeakyReLU(Layer):
         self.alpha = alpha
 
     def forward(self, x):
+        """x: any shape -> (out: same shape, cache = x, the pre-activation)."""
         return activations.leaky_relu(x, self.alpha), x
 
     def backward(self, dout, cache):
+        """dout: x's shape -> (dx: x's shape, {})."""
         return activations.leaky_relu_backward(dout, cache, self.alpha), {}
 
 
@@ -114,9 +120,11 @@ class SoftmaxCrossEntropy:
     """
 
     def forward(self, Z: np.ndarray, Y: np.ndarray) -> tuple[float, tuple]:
+        """Z: (N, C) logits, Y: (N, C) or (N,) -> (mean cross entropy, cache = (Yhat: (N, C), Y))."""
         return softmax_cross_entropy(Z, Y), (softmax(Z), Y)
 
     def backward(self, cache) -> np.ndarray:
+        """The cache of forward -> dZ: (N, C) = (Yhat - Y) / N."""
         Yhat, Y = cache
         return softmax_cross_entropy_backward(Yhat, Y)
 
@@ -132,6 +140,7 @@ class Sequential:
         self.layers = list(layers)
 
     def forward(self, X: np.ndarray) -> tuple[np.ndarray, list]:
+        """X: (N, d0) -> (out: (N, d_last), one cache per layer)."""
         caches = []
         out = X
         for layer in self.layers:

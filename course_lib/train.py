@@ -20,6 +20,7 @@ class History:
 
     @property
     def final_loss(self) -> float:
+        """The loss recorded at the last step (NaN for an empty history)."""
         return self.loss[-1] if self.loss else float("nan")
 
 
