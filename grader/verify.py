@@ -11,14 +11,13 @@ a secret of the workspace, so answers hard-coded for the seeds published in solu
 from __future__ import annotations
 
 import ast
-import contextlib
 import hashlib
-import io
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from course_lib import checks
+from course_lib.checks.core import silenced
 
 from .notebooks import is_test_cell, nbgrader_meta
 from .remote import CallTimeout, RemoteError, Sandbox, SandboxDied, hidden_paths, sandbox_available
@@ -154,7 +153,7 @@ def _run_exercise(sandbox: Sandbox, calls: list[CheckCall], secret: str, student
         sandbox.banned_now = checks.REFERENCES.get(call.checker, [])
         try:
             target = sandbox.get(call.target)
-            with contextlib.redirect_stdout(io.StringIO()):
+            with silenced():
                 checker(target, **kwargs)
         except checks.CheckFailed as failure:
             status = "error" if type(failure).__name__ == "StudentCodeError" else "failed"

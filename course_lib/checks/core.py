@@ -14,6 +14,7 @@ exactly at zero).
 from __future__ import annotations
 
 import copy
+import threading
 import warnings
 from contextlib import contextmanager
 from typing import Callable, Iterable
@@ -44,9 +45,30 @@ class StudentCodeError(CheckFailed):
     """The student's function raised before its answer could be judged (the grader's "error")."""
 
 
+# The grader checks many submissions at once in threads; it silences the student-facing lines per
+# thread (swapping sys.stdout, as contextlib.redirect_stdout does, is not safe across threads).
+_OUTPUT = threading.local()
+
+
+@contextmanager
+def silenced():
+    """No student-facing lines from checkers run in this thread."""
+    _OUTPUT.silent = True
+    try:
+        yield
+    finally:
+        _OUTPUT.silent = False
+
+
+def say(line: str) -> None:
+    """Print a line for the student, unless the grader silenced this thread."""
+    if not getattr(_OUTPUT, "silent", False):
+        print(line)
+
+
 def passed(exercise: str, cases: int) -> None:
     """Print the line a student sees when every case passed."""
-    print(f"✔ {exercise}: correct on all {cases} test cases.")
+    say(f"✔ {exercise}: correct on all {cases} test cases.")
 
 
 @contextmanager

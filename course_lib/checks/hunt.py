@@ -22,7 +22,7 @@ from .. import bugs, data, gradcheck, mlp
 from ..losses import cross_entropy
 from .backward import recognise_backward_bug
 from .cases import network_cases
-from .core import CheckFailed, call, check_not_mutated, compare, matches, passed, quiet
+from .core import CheckFailed, call, check_not_mutated, compare, matches, passed, quiet, say
 
 __all__ = ["check_cache_unchanged", "check_interleaved_forward_ok", "check_answers", "check_fixed_backward"]
 
@@ -368,7 +368,7 @@ def check_answers(answers, hidden: bool = False, seed: int = 0, suspect: str | N
             raise CheckFailed(ex, f"suspect {s}: {name!r} is not a name from the catalogue.{hint} {valid}")
     if key is None:
         which = f"suspect {suspect}'s" if suspect else "each"
-        print(f"✔ answers: every suspect is named with a bug from the catalogue "
+        say(f"✔ answers: every suspect is named with a bug from the catalogue "
               f"({which} answer is marked when your notebook is graded).")
         return
     if suspect not in SUSPECTS or key not in bugs.CATALOGUE:

@@ -14,7 +14,7 @@ import numpy as np
 from .. import bugs, data, gradcheck, mlp, train
 from ..losses import one_hot
 from .cases import network_cases
-from .core import CheckFailed, call, check_not_mutated, describe, passed, quiet
+from .core import CheckFailed, call, check_not_mutated, describe, passed, quiet, say
 
 __all__ = ["check_overfit_tiny_batch", "check_predict", "check_train_digits"]
 
@@ -304,5 +304,5 @@ def check_train_digits(fn, hidden: bool = False, seed: int = 0) -> None:
                 hint = "The training accuracy is high: the network memorises the training set; try fewer steps."
             raise CheckFailed(ex, f"your network classifies {test_acc:.1%} of {where} correctly (training accuracy "
                               f"{train_acc:.1%}); the target is {DIGITS_TARGET:.0%}. {hint}")
-        print(f"  test accuracy {test_acc:.1%} on {where} (training accuracy {train_acc:.1%})")
+        say(f"  test accuracy {test_acc:.1%} on {where} (training accuracy {train_acc:.1%})")
     passed(ex, len(splits))
