@@ -1,5 +1,6 @@
 # Backprop from Scratch: `make lab` opens the course, `make test` runs every test.
 # Both set up .venv/ first; a second run reinstalls nothing unless pyproject.toml changed.
+# `make explorer` serves the loss-curve explorer as a web app; `make screenshots` retakes docs/images.
 
 PYTHON ?= python3.11
 VENV   := .venv
@@ -10,7 +11,12 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # nbgrader (and its Lab extension) find the course configuration here.
 export JUPYTER_CONFIG_PATH := $(CURDIR)/grader
 
-.PHONY: setup lab test release notebooks-check bench clean
+.PHONY: setup lab explorer screenshots test release notebooks-check bench clean
+
+# Extra options for `make lab` and `make explorer`, e.g. EXPLORER_ARGS=--port=8867
+# (the browser tests pass a free port and the headless flags this way).
+LAB_ARGS ?=
+EXPLORER_ARGS ?=
 
 setup: $(STAMP)
 
@@ -22,7 +28,17 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 lab: setup
-	$(BIN)/jupyter lab $(ROOT_FLAG) --LabApp.default_url=/lab/tree/notebooks
+	$(BIN)/jupyter lab $(ROOT_FLAG) --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
+
+# The loss-curve explorer (notebook 08) as a web app for readers: sliders, plots and readouts, no code.
+# Voilà reads explorer/voila.py (offline page, one kernel per open page, shut down when it closes).
+explorer: setup
+	JUPYTER_CONFIG_PATH=$(CURDIR)/explorer JUPYTER_PATH=$(CURDIR)/explorer \
+	  $(BIN)/voila explorer/loss_curve_explorer.ipynb $(EXPLORER_ARGS)
+
+# The README's pictures (docs/images/*.png), taken by the browser tests in headless Chromium.
+screenshots: setup
+	$(BIN)/python docs/make_screenshots.py
 
 test: setup
 	$(BIN)/python -m pytest
