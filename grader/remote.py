@@ -62,6 +62,11 @@ def bwrap_command(argv: list, hide: list, scratch: Path, share_net: bool = False
     if not share_net:
         # A kernel (share_net) keeps the pid namespace: ipykernel exits when its parent looks like pid 1.
         cmd += ["--unshare-net", "--unshare-pid"]
+    # The private /tmp must not hide the course itself or its Python when they live under /tmp
+    # (a clone in a temporary folder, as CI makes); the folders to hide go on top of these.
+    for keep in sorted({ROOT, Path(sys.prefix), Path(sys.base_prefix)}):
+        if keep.resolve().is_relative_to("/tmp"):
+            cmd += ["--ro-bind", str(keep), str(keep)]
     for path in hide:
         if Path(path).exists():
             cmd += ["--tmpfs", str(path)]
