@@ -142,6 +142,15 @@ def _grads_message(case, got, expected) -> list[str]:
                                         and np.allclose(got[k], expected[k], rtol=1e-7, atol=1e-10))]
 
 
+def validate_grads_dict(ex: str, got) -> None:
+    """A two-layer backward must return a dict with the four gradients W1, b1, W2, b2."""
+    if not isinstance(got, dict):
+        raise CheckFailed(ex, f"should return a dict with keys W1, b1, W2, b2, got {type(got).__name__}.")
+    missing = [k for k in mlp.PARAM_NAMES if k not in got]
+    if missing:
+        raise CheckFailed(ex, f"the gradients dict is missing {missing}; it has {sorted(got)}.")
+
+
 def recognise_backward_bug(got: dict, wrong: list, case) -> str | None:
     """The catalogued bug whose two-layer backward explains every wrong gradient in ``got``.
 
@@ -174,11 +183,7 @@ def check_backward(fn, hidden: bool = False, seed: int = 0) -> None:
             raise CheckFailed(ex, f"backward changed the cache entries {mutated} in place. Treat cached tensors as "
                               "read-only and allocate new arrays for gradients.", bug="in_place_cache_mutation")
         check_not_mutated(ex, (case.params,), (args_after[:1], {}), ["params"])
-        if not isinstance(got, dict):
-            raise CheckFailed(ex, f"should return a dict with keys W1, b1, W2, b2, got {type(got).__name__}.")
-        missing = [k for k in mlp.PARAM_NAMES if k not in got]
-        if missing:
-            raise CheckFailed(ex, f"the gradients dict is missing {missing}; it has {sorted(got)}.")
+        validate_grads_dict(ex, got)
         expected = mlp.backward(case.params, case.cache, case.Y)
         upstream = _upstream(case)
         for key, dZ in (("b2", upstream["dZ2"]), ("b1", upstream["dZ1"])):

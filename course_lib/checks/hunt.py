@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import bugs, data, gradcheck, mlp
 from ..losses import cross_entropy
-from .backward import recognise_backward_bug
+from .backward import recognise_backward_bug, validate_grads_dict
 from .cases import network_cases
 from .core import CheckFailed, call, check_not_mutated, compare, matches, passed, quiet, say
 
@@ -396,11 +396,7 @@ def check_fixed_backward(fn, hidden: bool = False, seed: int = 0) -> None:
                               "Treat cached tensors as read-only and build new arrays for the gradients.",
                               bug="in_place_cache_mutation")
         check_not_mutated(ex, (case.params,), ((params_after,), {}), ["params"])
-        if not isinstance(got, dict):
-            raise CheckFailed(ex, f"should return a dict with keys W1, b1, W2, b2, got {type(got).__name__}.")
-        missing = [k for k in mlp.PARAM_NAMES if k not in got]
-        if missing:
-            raise CheckFailed(ex, f"the gradients dict is missing {missing}; it has {sorted(got)}.")
+        validate_grads_dict(ex, got)
         expected = mlp.backward(case.params, case.cache, case.Y)
         wrong = [k for k in mlp.PARAM_NAMES if not matches(got[k], expected[k])]
         if not wrong:
