@@ -10,6 +10,8 @@ STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # nbgrader (and its Lab extension) find the course configuration here.
 export JUPYTER_CONFIG_PATH := $(CURDIR)/grader
+# nbgrader runs the `alembic` command to create a gradebook: the formgrader needs the venv on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: setup lab explorer screenshots test release notebooks-check bench clean
 

@@ -18,6 +18,8 @@ c.CourseDirectory.submitted_directory = "grader/work/submitted"
 c.CourseDirectory.autograded_directory = "grader/work/autograded"
 c.CourseDirectory.feedback_directory = "grader/work/feedback"
 c.CourseDirectory.db_url = f"sqlite:///{ROOT / 'grader' / 'work' / 'gradebook.db'}"
+# sqlite cannot create the gradebook in a missing folder (a fresh clone has no grader/work/).
+(ROOT / "grader" / "work").mkdir(exist_ok=True)
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".DS_Store"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -183,6 +183,7 @@ class Sandbox:
         self._out = self.proc.stdin
         wire.send(self._out, {"op": "config", "banned": banned, "timeout": timeout,
                               "hidden": [str(p) for p in (hide or hidden_paths())],
+                              "protected": [str(ROOT), sys.prefix, sys.base_prefix],
                               "cells": [{"index": i, "source": s} for i, s in cells]}, [])
         while True:
             try:

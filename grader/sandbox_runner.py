@@ -84,11 +84,13 @@ _FILE_EVENTS = {"open", "os.listdir", "os.scandir", "os.remove", "os.rename", "o
                 "shutil.copyfile", "shutil.rmtree", "os.chmod", "os.symlink", "os.link", "os.truncate"}
 
 
-def install_audit(hidden: list, writable: list) -> None:
+def install_audit(hidden: list, writable: list, protected: list) -> None:
     """An audit hook (it cannot be removed once added) that records every attempt to touch the
-    grader's folders, and every write outside the scratch folders. The sandbox blocks them anyway."""
+    grader's folders, and every write outside the scratch folders or into the course itself
+    (``protected``, which may lie under /tmp). The sandbox blocks them anyway."""
     hidden = [h.rstrip("/") for h in hidden]
     writable = [w.rstrip("/") for w in writable]
+    protected = [p.rstrip("/") for p in protected]
 
     def under(path, roots):
         return any(path == r or path.startswith(r + "/") for r in roots)
@@ -103,7 +105,7 @@ def install_audit(hidden: list, writable: list) -> None:
         if under(path, hidden):
             ACCESS.append(f"{event} {path}")
         elif event == "open" and len(args) > 1 and isinstance(args[1], str) and any(c in args[1] for c in "wax+") \
-                and not under(path, writable):
+                and (under(path, protected) or not under(path, writable)):
             ACCESS.append(f"write {path}")
     sys.addaudithook(hook)
 
@@ -428,7 +430,7 @@ def run_cells(cells: list, timeout: int, namespace: dict, ipython: _IPythonStub)
 def main() -> None:
     config, _ = _receive(PROTO_IN)
     install_tripwires(config["banned"])
-    install_audit(config.get("hidden", []), ["/tmp", os.getcwd(), "/dev"])
+    install_audit(config.get("hidden", []), ["/tmp", os.getcwd(), "/dev"], config.get("protected", []))
     import matplotlib
 
     matplotlib.use("Agg")
