@@ -15,6 +15,7 @@ from grader.workspace import Course
 
 sys.path.insert(0, str(ROOT / "tests" / "cheating"))
 import corpus  # noqa: E402
+from conftest import assert_same_tree  # noqa: E402
 
 pytestmark = pytest.mark.notebooks
 
@@ -74,8 +75,4 @@ def test_student_code_cannot_touch_the_grader_files(graded):
 
 def test_committed_corpus_is_what_the_script_makes(tmp_path):
     corpus.make(tmp_path / "c")
-    made = sorted(p.relative_to(tmp_path / "c") for p in (tmp_path / "c").rglob("*") if p.is_file())
-    committed = sorted(p.relative_to(corpus.OUT) for p in corpus.OUT.rglob("*") if p.is_file())
-    assert made == committed
-    for rel in made:
-        assert (tmp_path / "c" / rel).read_bytes() == (corpus.OUT / rel).read_bytes(), rel
+    assert_same_tree(tmp_path / "c", corpus.OUT, "run `python tests/cheating/corpus.py` and commit it")

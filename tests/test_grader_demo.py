@@ -131,10 +131,7 @@ def test_a_second_run_grades_nothing_new(graded):
 
 
 def test_committed_demo_class_is_what_the_script_makes(tmp_path):
+    from conftest import assert_same_tree
+
     demo.build(tmp_path / "demo")
-    made = sorted(p.relative_to(tmp_path / "demo") for p in (tmp_path / "demo").rglob("*") if p.is_file())
-    committed = sorted(p.relative_to(demo.OUT) for p in demo.OUT.rglob("*") if p.is_file())
-    assert made == committed
-    for rel in made:
-        assert (tmp_path / "demo" / rel).read_bytes() == (demo.OUT / rel).read_bytes(), (
-            f"{rel} is out of date: run `python -m grader.demo` and commit grader/demo/")
+    assert_same_tree(tmp_path / "demo", demo.OUT, "run `python -m grader.demo` and commit grader/demo/")
