@@ -15,7 +15,7 @@ from grader.workspace import Course
 
 sys.path.insert(0, str(ROOT / "tests" / "cheating"))
 import corpus  # noqa: E402
-from conftest import assert_same_tree  # noqa: E402
+from generated import assert_same_tree  # noqa: E402
 
 pytestmark = pytest.mark.notebooks
 

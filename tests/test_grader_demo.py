@@ -131,7 +131,7 @@ def test_a_second_run_grades_nothing_new(graded):
 
 
 def test_committed_demo_class_is_what_the_script_makes(tmp_path):
-    from conftest import assert_same_tree
+    from generated import assert_same_tree
 
     demo.build(tmp_path / "demo")
     assert_same_tree(tmp_path / "demo", demo.OUT, "run `python -m grader.demo` and commit grader/demo/")
