@@ -98,6 +98,7 @@ def plan(ws: Workspace, course: Course, opts: Options, summary: Summary) -> list
     if unknown:
         raise SystemExit(f"unknown assignment(s) {unknown}; the course has {list(course.layout)}")
     units = []
+    releases: dict = {}
     for student in students:
         for assignment in wanted:
             unit = Unit(student, assignment)
@@ -124,8 +125,10 @@ def plan(ws: Workspace, course: Course, opts: Options, summary: Summary) -> list
                                                         exercises=_zero(exercises, "invalid")))
                     summary.failures.append((student, assignment, notebook, str(e)))
                     continue
-                release = nbformat.read(ws.template / "release" / assignment / f"{notebook}.ipynb", as_version=4)
-                prepared = restore_test_cells(nb, release)
+                if (assignment, notebook) not in releases:  # read once, not once per student
+                    releases[(assignment, notebook)] = nbformat.read(
+                        ws.template / "release" / assignment / f"{notebook}.ipynb", as_version=4)
+                prepared = restore_test_cells(nb, releases[(assignment, notebook)])
                 unit.notebooks.append((notebook, prepared.nb, prepared.notes, digest))
             if unit.notebooks:
                 units.append(unit)
@@ -277,7 +280,7 @@ def _apply_verification(result: R.NotebookResult, nb, ws: Workspace, course: Cou
     and from any exercise that passed in the kernel but not outside it."""
     from .verify import verify
 
-    source = nbformat.read(course.source / result.assignment / f"{result.notebook}.ipynb", as_version=4)
+    source = course.sources[(result.assignment, result.notebook)]
     v = verify(nb, source, student=result.student, secret=ws.secret(), timeout=opts.timeout,
                memory_mb=opts.memory_mb, workspace_root=ws.root)
     notebook_flags = list(v.flags) + [n for n in result.notes if "test cell" in n]

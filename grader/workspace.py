@@ -73,12 +73,16 @@ class Course:
     source: Path = ROOT / "solutions"
 
     @cached_property
+    def sources(self) -> dict:
+        """{(assignment, notebook): the instructor's notebook}, read once (the grader only reads them)."""
+        return {(p.parent.name, p.stem): nbformat.read(p, as_version=4) for p in notebooks.course_notebooks(self.source)}
+
+    @cached_property
     def layout(self) -> dict:
         """{assignment: {notebook: [Exercise, ...]}} in teaching order."""
         out: dict = {}
-        for path in notebooks.course_notebooks(self.source):
-            nb = nbformat.read(path, as_version=4)
-            out.setdefault(path.parent.name, {})[path.stem] = notebooks.exercises(nb)
+        for (assignment, notebook), nb in self.sources.items():
+            out.setdefault(assignment, {})[notebook] = notebooks.exercises(nb)
         return out
 
     def graded_assignments(self) -> list[str]:
