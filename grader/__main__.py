@@ -6,37 +6,40 @@
   course-grader feedback | export | report    write feedback pages, the CSVs, the class report
   course-grader grade SUBMISSIONS --out DIR   all of the above in one go
   course-grader grade --demo --out DIR        the same on the demo class in grader/demo/
+  course-grader grade-one NOTEBOOK --release DIR --secret FILE --out RESULT.json
+                                              one grading job, on its own (a cluster or Gradescope runs these)
+
+The course is the current directory, or --course DIR (a folder with solutions/ and notebooks/).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
-from .nbgrader_run import ROOT
-
-DEMO = ROOT / "grader" / "demo" / "submissions"
-DEFAULT_WORKSPACE = ROOT / "grader" / "work"
-
 
 def _add_grading_options(p):
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
-    p.add_argument("--timeout", type=int, default=60, help="seconds one cell may run (default 60)")
-    p.add_argument("--memory", type=int, default=2048, help="memory limit per grading kernel, in MB (default 2048)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="notebooks graded at once (default: cores)")
+    p.add_argument("--timeout", type=int, default=60, help="seconds one cell or one checked call may run (default 60)")
+    p.add_argument("--memory", type=int, default=2048, help="memory limit of each student process, in MB (default 2048)")
     p.add_argument("--force", action="store_true", help="regrade everything, not only what changed")
     p.add_argument("--assignment", action="append", dest="assignments", help="grade only this assignment (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--in-kernel", action="store_true",
-                   help="also run nbgrader's own autograde in a sandboxed kernel (the executed notebooks, and one "
-                        "more tampering signal); about twice the time")
+    p.add_argument("--unsafe-no-sandbox", action="store_true", dest="unsafe",
+                   help="grade even where the sandbox cannot run: student code then runs with the grader's rights "
+                        "(every output says so)")
+    p.add_argument("--scheduler", default=None, help="grade on the Dask cluster whose scheduler is at this address "
+                                                     "(tcp://HOST:8786)")
 
 
 def _options(args):
     from .engine import Options
 
     return Options(workers=args.workers, timeout=args.timeout, memory_mb=args.memory, force=args.force,
-                   assignments=args.assignments, progress=not args.no_progress, in_kernel=args.in_kernel)
+                   assignments=args.assignments, progress=not args.no_progress, unsafe=args.unsafe,
+                   scheduler=args.scheduler)
 
 
 def _print_failures(summary) -> None:
@@ -46,11 +49,27 @@ def _print_failures(summary) -> None:
             print(f"  {s}: {a}/{n}.ipynb: {why}", file=sys.stderr)
 
 
+def _check_sandbox(opts) -> None:
+    from .job import sandbox_status
+
+    status = sandbox_status(opts.unsafe)
+    if opts.unsafe:
+        print("WARNING: --unsafe-no-sandbox: student code runs unsandboxed, with this user's rights; it can read "
+              "and change anything this user can. Every feedback page and the report say so.", file=sys.stderr)
+        return
+    if not status.ok:
+        raise SystemExit(f"course-grader: refusing to grade: {status.reason}.\n  Fix: {status.fix}.\n"
+                         "  (--unsafe-no-sandbox grades anyway, with student code unprotected.)")
+    for note in status.notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="course-grader", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workspace", type=Path, default=DEFAULT_WORKSPACE,
-                        help=f"where submissions and results are kept (default {DEFAULT_WORKSPACE.relative_to(ROOT)})")
+    parser.add_argument("--course", type=Path, default=None, help="the course folder (default: the current directory)")
+    parser.add_argument("--workspace", type=Path, default=None,
+                        help="where submissions and results are kept (default <course>/grader/work)")
     sub = parser.add_subparsers(dest="command", required=True)
     rel = sub.add_parser("release", help="regenerate notebooks/ from solutions/")
     rel.add_argument("--dest", help="write the student notebooks here instead of notebooks/")
@@ -67,74 +86,133 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--demo", action="store_true", help="grade the demo class shipped in grader/demo/")
     g.add_argument("--out", type=Path, required=True)
     _add_grading_options(g)
+    one = sub.add_parser("grade-one", help="grade one notebook: (release, submission, secret) -> one result record")
+    one.add_argument("notebook", type=Path)
+    one.add_argument("--release", type=Path, required=True,
+                     help="a folder of grading specs (<workspace>/template/specs, or `course-grader specs --out DIR`)")
+    one.add_argument("--secret", type=Path, default=None, help="the workspace's secret (the hidden seeds derive from it)")
+    one.add_argument("--seeds", type=Path, default=None, help="instead of --secret: a JSON file of derived seeds")
+    one.add_argument("--student", default=None, help="the student's id (default: the file's folder name)")
+    one.add_argument("--assignment", default=None)
+    one.add_argument("--out", type=Path, required=True)
+    one.add_argument("--timeout", type=int, default=60)
+    one.add_argument("--memory", type=int, default=2048)
+    one.add_argument("--cache", type=Path, default=None, help="a folder for the sandbox's files (default: next to --out)")
+    one.add_argument("--unsafe-no-sandbox", action="store_true", dest="unsafe")
+    sp = sub.add_parser("specs", help="write the grading specs of every notebook (what grade-one reads)")
+    sp.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
 
-    from .workspace import Workspace
+    from .workspace import Course, Workspace
 
+    if args.command == "grade-one":
+        return grade_one(args)
+    course = Course.find(args.course)
     if args.command == "release":
         from .release import release
 
-        print(f"student notebooks written to {release(args.dest, quiet=not args.verbose)}")
+        print(f"student notebooks written to {release(course, args.dest, quiet=not args.verbose)}")
         return 0
-
     if args.command == "grade":
         if args.demo == (args.submissions is not None):
             parser.error("grade needs either SUBMISSIONS or --demo")
-        return grade(DEMO if args.demo else args.submissions, args.out, _options(args))
+        out = Path(args.out).resolve()
+        workspace = args.workspace or (out / "work" if args.demo else course.default_workspace)
+        return grade(course, Workspace(workspace), course.demo if args.demo else args.submissions, out, _options(args))
+    ws = Workspace(args.workspace or course.default_workspace)
+    if args.command == "specs":
+        from .engine import prepare
 
-    ws = Workspace(args.workspace)
+        ws.create()
+        specs = prepare(ws, course)
+        from . import spec as S
+
+        for s in specs.values():
+            S.save(s, args.out)
+        print(f"wrote {len(specs)} grading specs under {args.out}")
+        return 0
     if args.command == "collect":
-        from .collect import collect
+        from .intake.collect import collect
 
-        report = collect(args.path, ws)
+        report = collect(args.path, ws.create(), course)
         print(report.summary())
         return 0
     if args.command == "autograde":
         from .engine import autograde
 
-        summary = autograde(ws, _options(args))
+        opts = _options(args)
+        _check_sandbox(opts)
+        summary = autograde(ws.create(), opts, course)
         print(f"graded {summary.graded} notebooks, {summary.skipped} unchanged since the last run")
         _print_failures(summary)
         return summary.exit_code
     out = args.out or ws.root
-    return publish(ws, out, only=args.command)
+    return publish(course, ws, out, only=args.command)
 
 
-def publish(ws, out: Path, only: str | None = None) -> int:
-    """Write feedback pages, the CSVs and the report from the workspace's results."""
-    from . import export, feedback, report
-    from .results import load_all
-    from .workspace import Course
+def publish(course, ws, out: Path, only: str | None = None) -> int:
+    """Write feedback pages, the CSVs and the report from the workspace's results. One record that
+    cannot be written never stops the others: it is named, and the rest is written."""
+    from .publish import publish as run
 
-    records = load_all(ws.results)
-    if not records:
-        print("no results yet: run `course-grader autograde` first", file=sys.stderr)
-        return 1
-    if only in (None, "feedback"):
-        pages = feedback.write_all(records, out / "feedback", ws.template / "release")
-        print(f"wrote {len(pages)} feedback pages under {out / 'feedback'}")
-    if only in (None, "export"):
-        grades, totals = export.export(records, out)
-        print(f"wrote {grades} and {totals}")
-    if only in (None, "report"):
-        print(f"wrote {report.write(records, out / 'report.html', ws, Course())}")
-    return 0
+    return run(course, ws, Path(out), only)
 
 
-def grade(submissions: Path, out: Path, opts) -> int:
-    from .collect import collect
+def grade(course, ws, submissions: Path, out: Path, opts) -> int:
     from .engine import autograde
-    from .workspace import Workspace
+    from .intake.collect import collect
 
-    out = Path(out).resolve()
-    ws = Workspace(out / "work")
-    report = collect(submissions, ws)
+    _check_sandbox(opts)
+    ws.create()
+    report = collect(submissions, ws, course)
     print(report.summary())
-    summary = autograde(ws, opts)
+    summary = autograde(ws, opts, course)
     print(f"graded {summary.graded} notebooks, {summary.skipped} unchanged since the last run")
-    code = publish(ws, out)
+    code = publish(course, ws, out)
     _print_failures(summary)
     return summary.exit_code or code
+
+
+def grade_one(args) -> int:
+    """One job on its own: read the spec and the seeds, grade, write the record."""
+    from . import spec as S
+    from .engine import run_job
+    from .job import JobOptions
+
+    path = args.notebook.resolve()
+    specs = S.load_all(args.release)
+    if not specs:
+        raise SystemExit(f"grade-one: no grading specs under {args.release}")
+    stem = path.stem
+    matches = [k for k in specs if k[1] == stem and (args.assignment is None or k[0] == args.assignment)]
+    if len(matches) != 1:
+        raise SystemExit(f"grade-one: {path.name} is not one notebook of the course (known: "
+                         f"{sorted(n for _, n in specs)}); pass --assignment if a name is shared")
+    assignment, notebook = matches[0]
+    student = args.student or path.parent.name
+    secret = args.secret.read_text().strip() if args.secret else None
+    derived = json.loads(args.seeds.read_text()) if args.seeds else None
+    if secret is None and derived is None:
+        raise SystemExit("grade-one: pass --secret FILE or --seeds FILE (the hidden checks need their seeds)")
+    if not args.unsafe:
+        from .job import sandbox_status
+
+        status = sandbox_status(False)
+        if not status.ok:
+            raise SystemExit(f"grade-one: refusing to grade: {status.reason}.\n  Fix: {status.fix}.")
+    import tempfile
+
+    cache = args.cache or Path(tempfile.gettempdir()) / "course-grader-cache"
+    options = {"timeout": float(args.timeout), "memory_mb": args.memory, "unsafe": args.unsafe}
+    spec_path = Path(args.release) / assignment / f"{notebook}.json"
+    record = run_job(str(spec_path), str(path), student, secret, derived, options, str(cache))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    tmp.write_text(json.dumps(record, indent=1))
+    os.replace(tmp, args.out)
+    print(f"{student}: {assignment}/{notebook}: {sum(e['score'] for e in record['exercises']):g} of "
+          f"{sum(e['max_score'] for e in record['exercises']):g} points ({record['status']})")
+    return 0 if record["status"] == "graded" else 1
 
 
 if __name__ == "__main__":

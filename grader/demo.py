@@ -16,12 +16,11 @@ from pathlib import Path
 
 import nbformat
 
-from .nbgrader_run import ROOT
+from .workspace import Course
 from .notebooks import is_test_cell, nbgrader_meta
 from .release import release
 
 ASSIGNMENTS = {"02_forward_cache": "forward_cache", "03_backward": "backward"}
-OUT = ROOT / "grader" / "demo" / "submissions"
 
 F, B = "02_forward_cache", "03_backward"
 
@@ -141,14 +140,17 @@ def _solved(release_nb, solution_nb):
     return release_nb
 
 
-def build(out: Path = OUT, students: list | None = None, assignments: dict | None = None,
-          extra_files: dict | None = None) -> Path:
-    """Write a class (default: the demo class) to ``out``, replacing what is there."""
+def build(out: Path | None = None, students: list | None = None, assignments: dict | None = None,
+          extra_files: dict | None = None, course: Course | None = None) -> Path:
+    """Write a class (default: the demo class) to ``out`` (default the course's demo folder),
+    replacing what is there."""
+    course = course or Course.find()
+    out = Path(out or course.demo)
     students = students or CLASS
     assignments = assignments or ASSIGNMENTS
     extra_files = EXTRA_FILES if extra_files is None else extra_files
     with tempfile.TemporaryDirectory() as tmp:
-        rel = release(Path(tmp) / "release", only=list(assignments))
+        rel = release(course, Path(tmp) / "release", only=list(assignments))
         shutil.rmtree(out, ignore_errors=True)
         for s in students:
             for a, nb_name in assignments.items():
@@ -161,7 +163,7 @@ def build(out: Path = OUT, students: list | None = None, assignments: dict | Non
                     continue
                 nb = nbformat.read(rel / a / f"{nb_name}.ipynb", as_version=4)
                 if not s.blank:
-                    nb = _solved(nb, nbformat.read(ROOT / "solutions" / a / f"{nb_name}.ipynb", as_version=4))
+                    nb = _solved(nb, nbformat.read(course.source / a / f"{nb_name}.ipynb", as_version=4))
                 for c in nb.cells:
                     gid = nbgrader_meta(c).get("grade_id")
                     if (a, gid) in s.solutions:

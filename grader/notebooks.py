@@ -6,15 +6,13 @@ from pathlib import Path
 
 import nbformat
 
-from .nbgrader_run import ROOT
-
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 
 
-def course_notebooks(folder: Path = ROOT / "solutions") -> list[Path]:
+def course_notebooks(folder: Path) -> list[Path]:
     """Every notebook of the course under ``folder`` (solutions/ or notebooks/), in teaching order."""
-    return sorted(p for p in folder.glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    return sorted(p for p in Path(folder).glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
 def nbgrader_meta(cell) -> dict:

@@ -5,30 +5,31 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .nbgrader_run import ROOT, nbgrader
+from .workspace import Course
 
 
-def assignments(source: Path = ROOT / "solutions") -> list[str]:
+def assignments(course: Course) -> list[str]:
     """The assignment folders of the course, in teaching order."""
-    return sorted(p.name for p in source.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(p.name for p in course.source.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def release(dest: Path | None = None, quiet: bool = True, only: list[str] | None = None) -> Path:
-    """Generate every assignment's student version into ``dest`` (default notebooks/).
+def release(course: Course, dest: Path | None = None, quiet: bool = True, only: list[str] | None = None) -> Path:
+    """Generate every assignment's student version into ``dest`` (default the course's notebooks/).
 
     Solutions are replaced by stubs, hidden tests removed, outputs cleared.
     Assignments that no longer exist in solutions/ are removed from ``dest``.
     Uses a throwaway gradebook: releasing never touches the class's grades.
     """
-    dest = Path(dest or ROOT / "notebooks").resolve()
-    names = only or assignments()
+    dest = Path(dest or course.release_dir).resolve()
+    names = only or assignments(course)
     if not names:
         raise SystemExit("release: solutions/ holds no assignment folders")
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp) / "release"
         for pattern in (only or ["*"]):
-            nbgrader("generate_assignment", pattern, "--force", f"--CourseDirectory.release_directory={staging}",
-                     f"--db=sqlite:///{Path(tmp) / 'release.db'}", *(["--quiet"] if quiet else []))
+            course.nbgrader("generate_assignment", pattern, "--force", f"--CourseDirectory.release_directory={staging}",
+                            f"--db=sqlite:///{Path(tmp) / 'release.db'}", *(["--quiet"] if quiet else []),
+                            workspace=Path(tmp))
         missing = [a for a in names if not (staging / a).is_dir()]
         if missing:
             raise SystemExit(f"release: nbgrader produced nothing for {missing}; run with --verbose to see why")

@@ -1,23 +1,25 @@
-"""What grading produces: one record per student, assignment and notebook, stored as JSON.
+"""What grading produces: one record per student, assignment and notebook, stored as versioned JSON.
 
 Statuses, per exercise:
-  ok       full points
-  failed   the tests ran and found the answer wrong (partly or wholly)
-  error    the student's code raised, or the notebook's kernel died, before the test could judge
-  timeout  a cell ran past the per-exercise time limit
-  missing  the notebook was not submitted
-  invalid  the file could not be read as a notebook (not JSON, empty, an old nbformat)
-  tampered the answer earned no points and the notebook shows an attempt to fool the grader
-           (the notebook's ``flags`` say what was seen)
+  ok        full points
+  failed    the checks ran and judged the answer wrong
+  error     the student's code raised (the stub included), or its process ended, before a check could judge
+  timeout   the student's code ran past the time limit
+  missing   the notebook was not submitted
+  invalid   the file could not be read as a notebook (not JSON, empty, an old nbformat)
+  tampered  no points, and the evidence concerns this exercise: its test cell was changed, or its
+            graded code reached for the reference it is compared with (``flags`` say what was seen)
+  ungradable the grader itself could not grade it (the record's ``reason`` says why); never the student's fault
 """
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-STATUSES = ("ok", "failed", "error", "timeout", "missing", "invalid", "tampered")
+RECORD_VERSION = 2
+STATUSES = ("ok", "failed", "error", "timeout", "missing", "invalid", "tampered", "ungradable")
 
 
 @dataclass
@@ -27,7 +29,18 @@ class ExerciseResult:
     max_score: float
     status: str
     bug: str = ""
-    message: str = ""  # what the visible feedback shows: the check's message, never hidden test source
+    message: str = ""       # the check's verdict in words: never hidden test source
+    hints: list = field(default_factory=list)
+    traceback: str = ""     # the student's own frames, when their code raised
+
+
+@dataclass
+class Flag:
+    """A fact the grader saw, in neutral words: ``scope`` is "notebook" or the exercise it concerns."""
+
+    scope: str
+    text: str
+    cell: int | None = None
 
 
 @dataclass
@@ -35,12 +48,17 @@ class NotebookResult:
     student: str
     assignment: str
     notebook: str
-    status: str            # "graded", "missing", "invalid" or "error"
+    status: str            # "graded", "missing", "invalid" or "ungradable"
     reason: str = ""       # why, for anything but "graded"
-    notes: list = field(default_factory=list)  # e.g. test cells restored, extra files ignored
-    flags: list = field(default_factory=list)  # evidence of tampering, for the report and the feedback
+    notes: list = field(default_factory=list)   # repairs made before grading, cells that failed to run...
+    flags: list = field(default_factory=list)   # [Flag]
     sha256: str = ""       # of the submitted file, to regrade only what changed
     exercises: list = field(default_factory=list)
+    sandbox: str = ""      # how student code was isolated ("bubblewrap", or "none: --unsafe-no-sandbox")
+    lms_id: str = ""       # the student's id in the LMS export it came from, when there was one
+    late: str = ""         # when the submission was late: by how much, as nbgrader's timestamp says
+    timing: dict = field(default_factory=dict)
+    version: int = RECORD_VERSION
 
     @property
     def score(self) -> float:
@@ -50,32 +68,52 @@ class NotebookResult:
     def max_score(self) -> float:
         return sum(e.max_score for e in self.exercises)
 
+    def flags_for(self, scope: str) -> list:
+        return [f for f in self.flags if f.scope == scope]
+
     def to_json(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict) -> "NotebookResult":
         data = dict(data)
-        data["exercises"] = [ExerciseResult(**e) for e in data.get("exercises", [])]
-        return cls(**data)
+        if data.get("version") != RECORD_VERSION:
+            raise ValueError(f"a result record of version {data.get('version')}; this grader writes {RECORD_VERSION}")
+        known = {f.name for f in fields(ExerciseResult)}
+        data["exercises"] = [ExerciseResult(**{k: v for k, v in e.items() if k in known}) for e in data.get("exercises", [])]
+        data["flags"] = [Flag(**f) for f in data.get("flags", [])]
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def result_path(results_dir: Path, student: str, assignment: str, notebook: str) -> Path:
-    return results_dir / student / assignment / f"{notebook}.json"
+    return Path(results_dir) / student / assignment / f"{notebook}.json"
 
 
-def save(results_dir: Path, result: NotebookResult) -> None:
+def save(results_dir: Path, result: NotebookResult) -> Path:
     """Write one result atomically (a crash never leaves half a file)."""
     path = result_path(results_dir, result.student, result.assignment, result.notebook)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result.to_json(), indent=1))
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(result.to_json(), indent=1, ensure_ascii=True))
     os.replace(tmp, path)
+    return path
 
 
-def load_all(results_dir: Path) -> list[NotebookResult]:
-    """Every stored result, sorted by student, assignment and notebook."""
-    if not results_dir.exists():
+def load(path: Path) -> NotebookResult:
+    return NotebookResult.from_json(json.loads(Path(path).read_text()))
+
+
+def load_all(results_dir: Path, problems: list | None = None) -> list[NotebookResult]:
+    """Every stored result, sorted by student, assignment and notebook. A record that cannot be read
+    is skipped and reported in ``problems`` (path, why): one bad file never hides the others."""
+    if not Path(results_dir).exists():
         return []
-    out = [NotebookResult.from_json(json.loads(p.read_text())) for p in results_dir.glob("*/*/*.json")]
+    out = []
+    for p in Path(results_dir).glob("*/*/*.json"):
+        try:
+            out.append(load(p))
+        except Exception as e:  # noqa: BLE001  (a damaged or old record: regrade it)
+            if problems is not None:
+                problems.append((str(p), f"{type(e).__name__}: {e}"))
     return sorted(out, key=lambda r: (r.student, r.assignment, r.notebook))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from .notebooks import is_test_cell, nbgrader_meta
+from ..notebooks import is_test_cell, nbgrader_meta
 
 
 class InvalidNotebook(Exception):
@@ -18,12 +18,13 @@ class InvalidNotebook(Exception):
 @dataclass
 class Prepared:
     nb: object
-    notes: list = field(default_factory=list)
+    notes: list = field(default_factory=list)   # (scope, text): "notebook" or the grade_id it concerns
 
 
-def read_submission(path: Path) -> object:
-    """The notebook at ``path``, or InvalidNotebook with a reason a student understands."""
-    raw = path.read_bytes()
+def read_submission(source: Path | bytes) -> object:
+    """The notebook at ``source`` (a path, or the file's bytes), or InvalidNotebook with a reason a
+    student understands."""
+    raw = source if isinstance(source, bytes) else Path(source).read_bytes()
     if not raw.strip():
         raise InvalidNotebook("the file is empty (0 bytes of notebook): upload the saved .ipynb again")
     try:
@@ -55,7 +56,7 @@ def restore_test_cells(nb, release_nb) -> Prepared:
     release_order = [nbgrader_meta(c)["grade_id"] for c in released]
     submitted_order = [nbgrader_meta(c).get("grade_id") for c in nb.cells if nbgrader_meta(c).get("grade_id") in release_order]
     if list(dict.fromkeys(submitted_order)) != [g for g in release_order if g in submitted_order]:
-        notes.append("The test cells had been moved out of the course's order; they were put back in place.")
+        notes.append(("notebook", "The test cells had been moved out of the course's order; they were put back in place."))
     counts: dict = {}
     for c in nb.cells:
         gid = nbgrader_meta(c).get("grade_id")
@@ -64,11 +65,13 @@ def restore_test_cells(nb, release_nb) -> Prepared:
         gid = nbgrader_meta(cell)["grade_id"]
         have = by_id.get(gid)
         if counts.get(gid, 0) > 1:
-            notes.append(f"The test cell {gid} had been duplicated; one copy of the original was kept.")
+            notes.append((gid, f"The test cell {gid} had been duplicated; one copy of the original was kept."))
         if have is None:
-            notes.append(f"The test cell {gid} had been deleted; it was put back before grading.")
+            notes.append((gid, f"The test cell {gid} had been deleted; it was put back before grading."))
+        elif nbgrader_meta(have).get("points") != nbgrader_meta(cell).get("points") and have.source == cell.source:
+            notes.append((gid, f"The points of the test cell {gid} had been changed; the original was restored."))
         elif have.source != cell.source or not is_test_cell(have) or nbgrader_meta(have).get("points") != nbgrader_meta(cell).get("points"):
-            notes.append(f"The test cell {gid} had been edited; the original was restored before grading.")
+            notes.append((gid, f"The test cell {gid} had been edited; the original was restored before grading."))
     # Rebuild: the student's cells, with each release test cell placed after the cell that precedes
     # it in the release (matched by grade_id), and any stray copies of test cells dropped.
     test_ids = {nbgrader_meta(c)["grade_id"] for c in released}

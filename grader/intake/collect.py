@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .workspace import Course, Workspace, sha256
+from ..workspace import Course, Workspace, sha256
 
 _SUFFIX = re.compile(r"(-\d+| \(\d+\))$")  # LMS resubmission suffixes: name-1, name (2)
 
@@ -70,9 +70,9 @@ def _place(rel: Path, course: Course) -> tuple | str:
     return "unrecognised folder layout (expected <student>/<assignment>/<notebook>.ipynb)"
 
 
-def collect(source: Path, workspace: Workspace, course: Course | None = None) -> CollectReport:
+def collect(source: Path, workspace: Workspace, course: Course) -> CollectReport:
     """Copy every submission found under ``source`` (a folder or a .zip) into the workspace."""
-    course = course or Course()
+
     source = Path(source)
     if not source.exists():
         raise FileNotFoundError(f"no submissions at {source}")

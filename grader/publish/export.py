@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .results import NotebookResult
+from ..results import NotebookResult
 
 GRADE_COLUMNS = ["student", "assignment", "notebook", "exercise", "score", "max_score", "status", "bug"]
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import shutil
 
-from .results import NotebookResult
-from .workspace import Workspace
+from ..results import NotebookResult
+from ..workspace import Workspace
 
 
 def record(ws: Workspace, records: list[NotebookResult]) -> None:
     from nbgrader.api import Gradebook, MissingEntry
 
-    db = ws.root / "gradebook.db"
+    db = ws.gradebook
     if not db.exists():
         shutil.copy(ws.template / "gradebook.db", db)  # assignments, notebooks and cells from generate_assignment
     with Gradebook(f"sqlite:///{db}") as gb:

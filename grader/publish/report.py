@@ -11,9 +11,9 @@ import nbformat
 
 from course_lib import bugs
 
-from .notebooks import nbgrader_meta
-from .results import NotebookResult
-from .workspace import Course, Workspace
+from ..notebooks import nbgrader_meta
+from ..results import NotebookResult
+from ..workspace import Course, Workspace
 
 
 def _png(fig) -> str:
@@ -85,10 +85,14 @@ def _example(ws: Workspace, course: Course, record: NotebookResult, grade_id: st
     return next((c.source for c in nb.cells if nbgrader_meta(c).get("grade_id") == ex.solution_id), "")
 
 
-def write(records: list[NotebookResult], out: Path, ws: Workspace, course: Course | None = None) -> Path:
-    course = course or Course()
+def _e(text) -> str:
+    text = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    return html.escape(text if len(text) <= 3000 else text[:3000] + "...")
+
+
+def write(records: list[NotebookResult], out: Path, ws: Workspace, course: Course) -> Path:
     figs = _figures(records)
-    e = html.escape
+    e = _e
     students = sorted({r.student for r in records})
     problems = [r for r in records if r.status != "graded"]
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>Class report</title><style>"
@@ -106,23 +110,30 @@ def write(records: list[NotebookResult], out: Path, ws: Workspace, course: Cours
             for x in r.exercises:
                 if x.bug and x.bug not in seen:
                     seen.add(x.bug)
+                    if x.bug not in bugs.CATALOGUE:
+                        continue
                     entry = bugs.get(x.bug)
                     code = _example(ws, course, r, x.grade_id)
                     parts.append(f"<h3>{e(entry.title)} (section {e(entry.section)}): <code>{e(x.bug)}</code></h3>"
                                  f"<p>{e(entry.description)}</p><p>An anonymised example, from exercise "
                                  f"<code>{e(x.grade_id)}</code>:</p><pre>{e(code or '(code not available)')}</pre>"
                                  f"<p>What the check told the student:</p><pre>{e(x.message[:1500])}</pre>")
+    unsafe = [r for r in records if r.sandbox.startswith("none")]
+    if unsafe:
+        parts.append(f"<p style='background:#fde8e8;padding:.5rem'><b>{len(unsafe)} notebook(s) were graded without "
+                     "the sandbox</b> (--unsafe-no-sandbox): their student code ran with the grader's rights.</p>")
     flagged = [r for r in records if r.flags]
     if flagged:
-        parts.append("<h2>Suspected tampering</h2><p>Notebooks where the grader saw an attempt to change what the "
-                     "tests see (patched comparison functions, objects equal to anything, calls of the reference, "
-                     "replaced error reporting, a process that ended itself, edited test cells, a test that passed "
-                     "inside the notebook but not outside it). Their scores come from the sandboxed re-check; "
-                     "exercises that did not pass it are marked <code>tampered</code>.</p><table><tr><th>student</th>"
-                     "<th>notebook</th><th>exercises marked tampered</th><th>what was seen</th></tr>")
+        parts.append("<h2>Suspected tampering</h2><p>Notebooks in which the grader saw something that changes, or "
+                     "tries to change, what the tests see: a test cell edited, deleted or moved, the reference of an "
+                     "exercise called by the code graded for it, a library function or IPython's error reporting "
+                     "replaced, a process that ended itself. Scores come from the sandboxed checks in any case; an "
+                     "exercise that did not pass and that a fact concerns is marked <code>tampered</code>.</p>"
+                     "<table><tr><th>student</th><th>notebook</th><th>exercises marked tampered</th>"
+                     "<th>what was seen</th></tr>")
         for r in flagged:
             marked = ", ".join(x.grade_id for x in r.exercises if x.status == "tampered") or "none"
-            seen = "<br>".join(e(f) for f in r.flags)
+            seen = "<br>".join(e(f.text) for f in r.flags[:30])
             parts.append(f"<tr><td>{e(r.student)}</td><td>{e(r.assignment)}/{e(r.notebook)}</td><td>{e(marked)}</td>"
                          f"<td>{seen}</td></tr>")
         parts.append("</table>")
@@ -134,5 +145,5 @@ def write(records: list[NotebookResult], out: Path, ws: Workspace, course: Cours
         parts.append("</table>")
     parts.append("</body></html>")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(parts), encoding="utf-8")
+    out.write_text("\n".join(parts), encoding="utf-8", errors="backslashreplace")
     return out

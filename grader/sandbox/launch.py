@@ -1,0 +1,325 @@
+"""Starting the student process: bubblewrap, seccomp, cgroups and rlimits, as grader/sandbox/policy.py says.
+
+The process runs as uid 65534 in user, pid, ipc, network, uts and cgroup namespaces of its own, with
+every capability dropped, ``no_new_privs`` set (bubblewrap does it) and a seccomp filter; it sees
+only the allow-listed folders, read-only, and a private /tmp of bounded size. Its memory (address
+space, and in a memory cgroup its pages and its /tmp together), processes, file size, open files
+and CPU time are bounded; the wall-clock deadline is the grader's (grader/sandbox/trusted.py).
+Without bubblewrap, or where user namespaces are refused, :func:`probe` says why and how to fix it,
+and grading refuses to start unless the instructor asked for ``--unsafe-no-sandbox``.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import policy
+
+STUDENT = "/opt/course/student.py"
+
+
+@dataclass
+class Limits:
+    memory_mb: int = policy.MEMORY_MB
+    scratch_mb: int = policy.SCRATCH_MB
+    file_mb: int = policy.FILE_MB
+    processes: int = policy.PROCESSES
+    cpu_seconds: int = 600
+
+
+@dataclass
+class Status:
+    """Whether student code can be sandboxed here: ``kind`` is "bwrap" or "none"."""
+
+    kind: str
+    reason: str = ""
+    fix: str = ""
+    cgroups: str = ""   # "v1", "v2" or "" (limits then rely on rlimits alone)
+    notes: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "bwrap"
+
+
+# ------------------------------------------------------------------------------ seccomp
+@functools.lru_cache(maxsize=1)
+def seccomp_program() -> bytes:
+    """The BPF program of the policy's seccomp filter (built with libseccomp through pyseccomp)."""
+    import pyseccomp as sc
+
+    f = sc.SyscallFilter(sc.ALLOW)
+    for name in policy.DENIED_SYSCALLS:
+        try:
+            f.add_rule(sc.ERRNO(policy.ERRNO), name)
+        except (ValueError, OSError):   # not a system call on this architecture
+            pass
+    f.add_rule(sc.ERRNO(38), "clone3")  # ENOSYS: libc then uses clone, whose flags the filter can see
+    for flag in policy.CLONE_NAMESPACE_FLAGS:
+        f.add_rule(sc.ERRNO(policy.ERRNO), "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
+    f.add_rule(sc.ERRNO(97), "socket", sc.Arg(0, sc.NE, 1))   # EAFNOSUPPORT for all but AF_UNIX
+    fd = os.memfd_create("course-grader-bpf", 0)
+    with os.fdopen(fd, "w+b") as buf:
+        f.export_bpf(buf)
+        buf.seek(0)
+        return buf.read()
+
+
+def _memfd(data: bytes) -> int:
+    fd = os.memfd_create("course-grader-seccomp", 0)
+    os.write(fd, data)
+    os.lseek(fd, 0, 0)
+    return fd
+
+
+# ------------------------------------------------------------------------------ cgroups
+def cgroup_version() -> str:
+    root = Path("/sys/fs/cgroup")
+    if (root / "cgroup.controllers").exists():
+        return "v2" if os.access(root, os.W_OK) else ""
+    if (root / "memory").is_dir() and (root / "pids").is_dir() and os.access(root / "memory", os.W_OK) \
+            and os.access(root / "pids", os.W_OK):
+        return "v1"
+    return ""
+
+
+_COUNTER = itertools.count()
+
+
+class Cgroup:
+    """A memory and pids cgroup for one student process (v1 or v2), removed when it is done."""
+
+    def __init__(self, version: str, memory_bytes: int, pids: int):
+        self.version = version
+        name = f"course-grader/job-{os.getpid()}-{next(_COUNTER)}"
+        root = Path("/sys/fs/cgroup")
+        if version == "v2":
+            parent = root / "course-grader"
+            parent.mkdir(exist_ok=True)
+            try:
+                (root / "cgroup.subtree_control").write_text("+memory +pids")
+                (parent / "cgroup.subtree_control").write_text("+memory +pids")
+            except OSError:
+                pass
+            self.dirs = [root / name]
+            self.dirs[0].mkdir()
+            (self.dirs[0] / "memory.max").write_text(str(memory_bytes))
+            _try_write(self.dirs[0] / "memory.swap.max", "0")
+            (self.dirs[0] / "pids.max").write_text(str(pids))
+        else:
+            self.dirs = [root / "memory" / name, root / "pids" / name]
+            for d in self.dirs:
+                d.mkdir(parents=True)
+            (self.dirs[0] / "memory.limit_in_bytes").write_text(str(memory_bytes))
+            _try_write(self.dirs[0] / "memory.memsw.limit_in_bytes", str(memory_bytes))
+            (self.dirs[1] / "pids.max").write_text(str(pids))
+        self.procs = [str(d / "cgroup.procs") for d in self.dirs]
+
+    def oom_killed(self) -> bool:
+        try:
+            if self.version == "v2":
+                text = (self.dirs[0] / "memory.events").read_text()
+            else:
+                text = (self.dirs[0] / "memory.oom_control").read_text()
+            return any(line.split()[0] == "oom_kill" and int(line.split()[1]) > 0 for line in text.splitlines())
+        except (OSError, ValueError, IndexError):
+            return False
+
+    def kill_all(self) -> None:
+        for _ in range(50):
+            pids = set()
+            for d in self.dirs:
+                try:
+                    pids |= {int(p) for p in (d / "cgroup.procs").read_text().split()}
+                except OSError:
+                    pass
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.01)
+
+    def remove(self) -> None:
+        self.kill_all()
+        for d in self.dirs:
+            for _ in range(20):
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
+def _try_write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text)
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------------------- the command
+def _system_mounts() -> list:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        p = Path("/") / name
+        if p.is_symlink():
+            args += ["--symlink", os.readlink(p), f"/{name}"]
+        elif p.is_dir():
+            args += ["--ro-bind", str(p), f"/{name}"]
+    if Path("/etc/ld.so.cache").exists():
+        args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    return args
+
+
+def bwrap_argv(sandbox_dir: Path, limits: Limits, seccomp_fd: int | None, inner: list, extra: list = ()) -> list:
+    """The bubblewrap command line for ``inner`` (policy.py's allow-list)."""
+    argv = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
+            "--die-with-parent", "--new-session", "--disable-userns", "--clearenv"]
+    for k, v in policy.ENVIRONMENT.items():
+        argv += ["--setenv", k, v]
+    argv += _system_mounts()
+    for root in policy.python_roots():
+        argv += ["--ro-bind", str(root), str(root)]
+    for hidden in policy.hidden_inside_python():
+        argv += ["--tmpfs", str(hidden)]
+    argv += ["--ro-bind", str(sandbox_dir), "/opt/course", "--proc", "/proc", "--dev", "/dev",
+             "--size", str(limits.scratch_mb << 20), "--tmpfs", "/tmp", *extra, "--remount-ro", "/", "--chdir", "/tmp"]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
+    return argv + ["--", *inner]
+
+
+def student_argv(rfd: int, wfd: int, python: str = sys.executable) -> list:
+    return [python, "-I", "-S", "-B", STUDENT, f"--fds={rfd},{wfd}", *policy.site_dirs()]
+
+
+def _prlimit(limits: Limits) -> list:
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        return []
+    return [prlimit, f"--as={limits.memory_mb << 20}", f"--fsize={limits.file_mb << 20}",
+            f"--nofile={policy.OPEN_FILES}", "--core=0", f"--cpu={limits.cpu_seconds}", "--"]
+
+
+class Launch:
+    """How one student process is started and stopped (one per sandboxed session)."""
+
+    def __init__(self, sandbox_dir: Path, status: Status, limits: Limits):
+        self.sandbox_dir, self.status, self.limits = Path(sandbox_dir), status, limits
+        self.cgroup: Cgroup | None = None
+
+    def spawn(self, rfd: int, wfd: int) -> subprocess.Popen:
+        inner = student_argv(rfd, wfd)
+        pass_fds = [rfd, wfd]
+        if self.status.ok:
+            seccomp_fd = _memfd(seccomp_program())
+            pass_fds.append(seccomp_fd)
+            argv = bwrap_argv(self.sandbox_dir, self.limits, seccomp_fd, inner)
+        else:   # --unsafe-no-sandbox: the instructor's choice, said on every output
+            seccomp_fd = None
+            argv = [a.replace(STUDENT, str(self.sandbox_dir / "student.py")) for a in inner]
+        argv = _prlimit(self.limits) + argv
+        if self.status.cgroups:
+            try:
+                self.cgroup = Cgroup(self.status.cgroups, (self.limits.memory_mb + self.limits.scratch_mb) << 20,
+                                     self.limits.processes)
+                argv = ["/bin/sh", "-c", 'for f in "$@"; do [ "$f" = -- ] && break; echo $$ > "$f"; shift; done; '
+                                         'shift; exec "$@"', "sh", *self.cgroup.procs, "--", *argv]
+            except OSError as e:
+                self.status.notes.append(f"no cgroup for this process ({e}); rlimits only")
+                self.cgroup = None
+        env = dict(policy.ENVIRONMENT) if not self.status.ok else {"PATH": "/usr/bin:/bin"}
+        cwd = None
+        if not self.status.ok:
+            import tempfile
+
+            self._scratch = tempfile.mkdtemp(prefix="course-unsafe-")
+            env.update(HOME=self._scratch, MPLCONFIGDIR=str(Path(self._scratch) / ".matplotlib"))
+            cwd = self._scratch
+        debug = os.environ.get("COURSE_GRADER_DEBUG") == "1"   # a developer's switch: the student side's own errors
+        if debug and self.status.ok:
+            i = argv.index("--clearenv") + 1
+            argv[i:i] = ["--setenv", "COURSE_GRADER_DEBUG", "1"]
+        try:
+            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=None if debug else subprocess.DEVNULL, pass_fds=pass_fds, env=env, cwd=cwd,
+                                    start_new_session=True)
+        finally:
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
+
+    def kill(self, proc: subprocess.Popen) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        if self.cgroup is not None:
+            self.cgroup.kill_all()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def hit_memory_limit(self) -> bool:
+        return self.cgroup is not None and self.cgroup.oom_killed()
+
+    def cleanup(self) -> None:
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+        scratch = getattr(self, "_scratch", None)
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+            self._scratch = None
+
+
+# ------------------------------------------------------------------------------ probing
+@functools.lru_cache(maxsize=1)
+def probe() -> Status:
+    """Can this machine sandbox student code as the policy says? (Checked by really doing it.)"""
+    if not shutil.which("bwrap"):
+        return Status("none", "bubblewrap (bwrap) is not installed",
+                      "install it: `apt-get install bubblewrap` (Debian, Ubuntu) or `dnf install bubblewrap`")
+    try:
+        program = seccomp_program()
+    except Exception as e:  # pyseccomp missing, or libseccomp not found
+        return Status("none", f"the seccomp filter cannot be built ({type(e).__name__}: {e})",
+                      "install libseccomp (`apt-get install libseccomp2`) and the Python package pyseccomp")
+    fd = _memfd(program)
+    try:
+        argv = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
+                "--die-with-parent", "--new-session", "--disable-userns", *_system_mounts(), "--proc", "/proc",
+                "--dev", "/dev", "--remount-ro", "/", "--seccomp", str(fd), "--", "/bin/true"]
+        run = subprocess.run(argv, capture_output=True, text=True, pass_fds=[fd], timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return Status("none", f"bubblewrap could not start ({e})", "check that bwrap runs: `bwrap --version`")
+    finally:
+        os.close(fd)
+    if run.returncode != 0:
+        reason = run.stderr.strip().splitlines()[-1] if run.stderr.strip() else f"exit status {run.returncode}"
+        return Status("none", f"bubblewrap cannot create the sandbox here: {reason}",
+                      "user namespaces are probably disabled: as root, `sysctl -w kernel.unprivileged_userns_clone=1` "
+                      "or `sysctl -w user.max_user_namespaces=10000`; in a container, run it with "
+                      "`--security-opt seccomp=unconfined` or use a VM")
+    status = Status("bwrap", cgroups=cgroup_version())
+    if not status.cgroups:
+        status.notes.append("cgroups are not writable here: processes are not bounded as a group, and memory only "
+                            "per process (run the grader as root to bound both)")
+    return status
+
+
+def unsafe_status() -> Status:
+    return Status("none", "the instructor asked for --unsafe-no-sandbox", cgroups="")

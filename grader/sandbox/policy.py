@@ -1,0 +1,170 @@
+"""The grader's policy, in one place: what the sandbox shows, what it denies, what it bounds, and
+which course_lib code each exercise's answer must not come from.
+
+Student code sees, read-only: the system's libraries (/usr), the Python it runs on and the
+installed packages, and a copy of course_lib without its reference code (grader/sandbox/facade.py).
+It writes only to a private, size-bounded /tmp. Nothing else of the machine is there: no /home, no
+/root, no /etc beyond the loader's cache, no other clone of the course, no submissions, results or
+grading workspace, no network.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import sys
+import sysconfig
+from pathlib import Path
+
+# ------------------------------------------------------------------ course_lib in the sandbox
+# Modules whose code runs for real inside the sandbox: they draw, they compute no answers.
+SANDBOX_REAL_MODULES = {"course_lib.plots", "course_lib.widgets"}
+# Classes kept real besides dataclasses, named tuples and exceptions (found automatically).
+SANDBOX_REAL_CLASSES: set = set()
+SANDBOX_REAL_BASES: set = set()
+
+# The reference each exercise is compared with (by its checker). While an exercise is checked,
+# the grader refuses these to the student side, in every form (see grader/sandbox/trusted.py).
+_A, _L, _M, _G = "course_lib.activations", "course_lib.losses", "course_lib.mlp", "course_lib.gradcheck"
+REFERENCES = {
+    "check_layer_shapes": [],
+    "check_affine": ["course_lib.affine.affine_forward"],
+    "check_count_parameters": [],
+    "check_finite_difference_passes": [],
+    "check_relu": [f"{_A}.relu"],
+    "check_softmax": [f"{_L}.softmax", f"{_L}.log_softmax"],
+    "check_cross_entropy": [f"{_L}.cross_entropy", f"{_L}.softmax_cross_entropy"],
+    "check_forward": [f"{_M}.forward", f"{_M}.predict", f"{_M}.loss"],
+    "check_softmax_cross_entropy_backward": [f"{_L}.softmax_cross_entropy_backward"],
+    "check_output_layer_backward": ["course_lib.affine.affine_backward"],
+    "check_hidden_layer_backward": ["course_lib.affine.affine_backward"],
+    "check_relu_backward": [f"{_A}.relu_backward"],
+    "check_backward": [f"{_M}.backward"],
+    "check_sgd_step": [f"{_M}.sgd_step"],
+    "check_numerical_gradient": [f"{_G}.numerical_gradient", f"{_G}.eps_sweep"],
+    "check_rel_error": [f"{_G}.rel_error"],
+    "check_grad_check_group": [f"{_G}.grad_check"],
+    "check_cache_unchanged": ["course_lib.bugs.check_cache_unchanged"],
+    "check_interleaved_forward_ok": ["course_lib.bugs.check_interleaved_forward"],
+    "check_answers": [],
+    "check_fixed_backward": [f"{_M}.backward"],
+    "check_overfit_tiny_batch": ["course_lib.train.train"],
+    "check_predict": [f"{_M}.predict"],
+    "check_train_digits": ["course_lib.data.digits"],
+    "check_Linear": ["course_lib.layers.Linear"],
+    "check_ReLU": ["course_lib.layers.ReLU"],
+    "check_Tanh": ["course_lib.layers.Tanh"],
+    "check_Sequential": ["course_lib.layers.Sequential"],
+    "check_sequential_loss_and_grads": ["course_lib.checks.depth.reference_loss_and_grads"],
+    "check_train_sequential": ["course_lib.checks.depth.reference_train"],
+    "check_fit_spirals": [],
+}
+
+# The catalogue's buggy variants are working code too: a variant of a banned reference is banned
+# with it (a variant that is right but for one term would otherwise lend that term out).
+_TARGETS = {"affine_backward": "course_lib.affine.affine_backward", "affine_forward": "course_lib.affine.affine_forward",
+            "softmax": f"{_L}.softmax", "softmax_cross_entropy_backward": f"{_L}.softmax_cross_entropy_backward",
+            "relu_backward": f"{_A}.relu_backward", "leaky_relu_backward": f"{_A}.leaky_relu_backward",
+            "forward": f"{_M}.forward", "backward": f"{_M}.backward"}
+
+
+def banned_names(checker: str) -> list[str]:
+    """Every course_lib name refused to the student side while ``checker`` runs."""
+    from course_lib import bugs
+
+    names = list(REFERENCES.get(checker, []))
+    for bug in bugs.CATALOGUE.values():
+        if _TARGETS.get(bug.target) in names:
+            names.append(f"{bug.variant.__module__}.{bug.variant.__name__}")
+    return sorted(set(names))
+
+
+def banned_functions(checker: str, real: dict) -> dict:
+    """{name: [the functions whose code is refused]} (a class: every function defined in it)."""
+    out = {}
+    for name in banned_names(checker):
+        obj = real.get(name)
+        if obj is None:
+            continue
+        if isinstance(obj, type):
+            funcs = [v for v in vars(obj).values() if hasattr(v, "__code__")]
+            funcs += [v.__func__ for v in vars(obj).values() if isinstance(v, (staticmethod, classmethod))]
+            funcs += [v.fget for v in vars(obj).values() if isinstance(v, property) and v.fget]
+        elif hasattr(obj, "__code__"):
+            funcs = [obj]
+        else:
+            continue
+        out[name] = funcs
+    return out
+
+
+# -------------------------------------------------------------------------------- file system
+def python_roots() -> list[Path]:
+    """The folders the sandbox's Python needs: its standard library and the installed packages."""
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        p = sysconfig.get_paths().get(key)
+        if p:
+            roots.add(Path(p).resolve())
+    # The interpreter itself (a venv's python is a link into the base installation).
+    roots.add(Path(os.path.realpath(sys.executable)).parent.parent)
+    keep = []
+    for r in sorted(roots, key=lambda p: len(p.parts)):
+        if not any(r.is_relative_to(k) for k in keep) and not r.is_relative_to("/usr"):
+            keep.append(r)
+    return keep
+
+
+def site_dirs() -> list[str]:
+    """Where the installed packages are (numpy, matplotlib...), for the student process's sys.path."""
+    out = []
+    for key in ("purelib", "platlib"):
+        p = sysconfig.get_paths().get(key)
+        if p and p not in out:
+            out.append(p)
+    return out
+
+
+def hidden_inside_python() -> list[Path]:
+    """course_lib and the grader as installed packages (a wheel install puts them in site-packages):
+    covered by empty folders, so that only the stubbed copy can be imported."""
+    out = []
+    for d in site_dirs():
+        for name in ("course_lib", "grader"):
+            p = Path(d) / name
+            if p.exists():
+                out.append(p)
+    return out
+
+
+# ------------------------------------------------------------------------------------ limits
+MEMORY_MB = 2048        # address space of the student process, and its memory with its /tmp
+SCRATCH_MB = 64         # its private /tmp
+FILE_MB = 64            # the largest file it may write
+PROCESSES = 16          # threads and processes together (numpy runs single-threaded here)
+OPEN_FILES = 256
+CPU_MARGIN = 2.0        # CPU seconds allowed: this many times the wall-clock budget of a job
+
+# Environment of the student process: nothing of the grader's.
+ENVIRONMENT = {
+    "PATH": "/usr/bin:/bin", "HOME": "/tmp", "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
+    "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/.matplotlib", "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+}
+
+# --------------------------------------------------------------------------------- seccomp
+# System calls the student process may not make (each fails with EPERM): everything that could
+# change what the sandbox shows, look into another process, or reach the kernel's attack surface.
+DENIED_SYSCALLS = [
+    "mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsconfig", "fsmount",
+    "fspick", "mount_setattr", "unshare", "setns", "ptrace", "process_vm_readv", "process_vm_writev",
+    "kcmp", "pidfd_getfd", "bpf", "perf_event_open", "keyctl", "add_key", "request_key", "userfaultfd",
+    "io_uring_setup", "io_uring_enter", "io_uring_register", "init_module", "finit_module", "delete_module",
+    "kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff", "acct", "quotactl", "syslog",
+    "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "sethostname", "setdomainname",
+    "iopl", "ioperm", "name_to_handle_at", "open_by_handle_at", "lookup_dcookie", "vhangup",
+    "fanotify_init", "personality", "mknod", "mknodat", "uselib",
+]
+# clone() may not make namespaces; clone3 hides its flags, so it is refused (libc falls back to clone).
+CLONE_NAMESPACE_FLAGS = [0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000,
+                         0x00000080]
+ERRNO = errno.EPERM

@@ -1,0 +1,310 @@
+"""The channel between the grader and the student side (grader/sandbox/channel.py), both sides in
+one process: values keep their layout and identity, changes travel back, and the grader's side
+refuses every malformed or oversized message."""
+import collections
+import json
+import os
+import struct
+import threading
+
+import numpy as np
+import pytest
+
+from grader.sandbox import channel as ch
+
+
+class _Names:
+    """No course names (the tests use plain Python)."""
+
+    by_name: dict = {}
+    classes: dict = {}
+
+    def name(self, obj):
+        return None
+
+    def class_of(self, obj):
+        return None
+
+    def is_tuple_class(self, q):
+        return False
+
+
+class _Proxy:
+    def __init__(self, peer, handle):
+        self.peer, self.handle = peer, handle
+
+    def __call__(self, *args, **kwargs):
+        reply = self.peer.request("call", {"target": self, "args": args, "kwargs": tuple(kwargs.items())})
+        if reply["op"] == "raise":
+            raise RuntimeError(reply.get("message"))
+        return reply["value"]
+
+
+class Pair:
+    """A grader side and a student side talking over pipes; the student side serves in a thread."""
+
+    def __init__(self, namespace):
+        g2s_r, g2s_w = os.pipe()
+        s2g_r, s2g_w = os.pipe()
+        self.fds = [g2s_r, g2s_w, s2g_r, s2g_w]
+        self.namespace = namespace
+        self.grader = ch.Peer(ch.Codec("g", _Names(), lambda h: _Proxy(self.grader, h), trusted=True), s2g_r, g2s_w,
+                              self._serve_grader)
+        self.student = ch.Peer(ch.Codec("s", _Names(), lambda h: _Proxy(self.student, h), trusted=False), g2s_r,
+                               s2g_w, self._serve_student)
+        self.thread = threading.Thread(target=self.student.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _serve_student(self, op, values, body):
+        try:
+            if op == "get":
+                return "ok", {"value": self.namespace[body["name"]]}, None
+            if op == "call":
+                return "ok", {"value": values["target"](*values["args"], **dict(values["kwargs"]))}, None
+        except Exception as e:  # noqa: BLE001
+            return "raise", {"type": type(e).__name__, "message": str(e)}, None
+        return "raise", {"type": "RuntimeError", "message": op}, None
+
+    def _serve_grader(self, op, values, body):
+        if op == "call":
+            return "ok", {"value": values["target"](*values["args"], **dict(values["kwargs"]))}, None
+        return "raise", {"type": "RuntimeError", "message": op}, None
+
+    def get(self, name):
+        return self.grader.request("get", {}, extra={"name": name})["value"]
+
+    def call(self, fn, *args):
+        reply = self.grader.request("call", {"target": fn, "args": args, "kwargs": ()})
+        if reply["op"] == "raise":
+            raise RuntimeError(reply.get("message"))
+        return reply["value"]
+
+    def close(self):
+        ch.write_frame(self.fds[1], {"op": "bye"}, [])
+        self.thread.join(timeout=5)
+        for fd in self.fds:
+            os.close(fd)
+
+
+@pytest.fixture
+def pair():
+    pairs = []
+
+    def make(**namespace):
+        p = Pair(namespace)
+        pairs.append(p)
+        return p
+    yield make
+    for p in pairs:
+        p.close()
+
+
+def test_plain_values_cross_exactly(pair):
+    values = [None, True, 0, -7, 1 << 80, 2.5, float("nan"), float("inf"), "héllo", "\udc80", (1, (2, "x")),
+              [1, [2.0, None]], {"a": 1, 2: [3]}, np.float64(0.1), np.int32(-3), np.bool_(True)]
+    p = pair(identity=lambda x: x)
+    fn = p.get("identity")
+    for v in values:
+        got = p.call(fn, v)
+        if isinstance(v, float) and v != v:
+            assert got != got
+        elif isinstance(v, str):
+            assert got == v.encode("utf-8", "backslashreplace").decode()  # the grader stores only safe text
+        else:
+            assert got == v and type(got) is type(v), (v, got)
+
+
+def test_subclasses_cross_as_their_base_type(pair):
+    Pt = collections.namedtuple("Pt", "x y")
+    p = pair(make=lambda: (Pt(1, 2), collections.OrderedDict(a=1)))
+    pt, od = p.call(p.get("make"))
+    assert type(pt) is tuple and pt == (1, 2)
+    assert type(od) is dict and od == {"a": 1}
+
+
+def test_a_view_stays_a_view_with_its_strides(pair):
+    seen = {}
+
+    def inspect(x):
+        seen["strides"], seen["contiguous"], seen["shares"] = x.strides, x.flags.c_contiguous, x.base is not None
+        return x.reshape(-1)    # a copy for a non-contiguous x: the bug the strided cases exist for
+
+    p = pair(inspect=inspect)
+    base = np.arange(12.0).reshape(3, 4)
+    got = p.call(p.get("inspect"), base.T)
+    assert seen == {"strides": base.T.strides, "contiguous": False, "shares": True}
+    assert np.array_equal(got, base.T.reshape(-1))
+
+
+def test_writes_into_an_argument_come_back_in_place(pair):
+    def perturb(x, d):
+        x[1, 0] += 1.0
+        d["k"][0] = 5.0
+        d["new"] = 1
+        return None
+
+    p = pair(perturb=perturb)
+    base = np.zeros((4, 3))
+    view = base[::2].T          # (3, 2), a strided view
+    d = {"k": np.zeros(2)}
+    p.call(p.get("perturb"), view, d)
+    assert base[0, 1] == 1.0 and base.sum() == 1.0      # the write landed in the grader's own base
+    assert d["k"][0] == 5.0 and d["new"] == 1
+
+
+def test_one_object_twice_is_one_object_and_later_changes_show(pair):
+    shared = {}
+
+    def forward(x):
+        shared["x"] = x
+        return shared
+
+    p = pair(forward=forward)
+    fn = p.get("forward")
+    first = p.call(fn, np.ones(2))
+    second = p.call(fn, np.zeros(2))
+    assert first is second and np.array_equal(first["x"], np.zeros(2))
+
+
+def test_a_callback_sees_the_state_the_student_left(pair):
+    def numerical(f, x):
+        out = []
+        for i in range(x.size):
+            old = x.flat[i]
+            x.flat[i] = old + 1
+            out.append(f())
+            x.flat[i] = old
+        return out
+
+    x = np.array([1.0, 2.0, 3.0])
+    p = pair(numerical=numerical)
+    assert p.call(p.get("numerical"), lambda: float(x.sum()), x) == [7.0, 7.0, 7.0]
+    assert np.array_equal(x, [1.0, 2.0, 3.0])
+
+
+def test_a_grader_function_returning_one_dict_twice_gives_the_student_one_dict(pair):
+    cache = {}
+
+    def grader_forward(x):
+        cache["x"] = x
+        return cache
+
+    def detector(forward):
+        a = forward(np.ones(2))
+        snapshot = a["x"].copy()
+        b = forward(np.zeros(2))
+        return a is b, bool(np.array_equal(a["x"], snapshot))
+
+    p = pair(detector=detector)
+    assert p.call(p.get("detector"), grader_forward) == (True, False)
+
+
+def test_what_a_grader_function_did_to_an_argument_comes_back(pair):
+    def grader_backward(cache):
+        cache["Yhat"] -= 1.0     # the catalogued in-place bug, run by the grader's side
+        return {"dW": np.ones(1)}
+
+    def detector(forward, backward):
+        cache = forward()
+        before = cache["Yhat"].copy()
+        backward(cache)
+        return bool(np.array_equal(before, cache["Yhat"]))
+
+    p = pair(detector=detector)
+    assert p.call(p.get("detector"), lambda: {"Yhat": np.zeros(3)}, grader_backward) is False
+
+
+def test_student_objects_stay_proxies(pair):
+    class Anything:
+        def __eq__(self, other):
+            return True
+
+    p = pair(make=lambda: Anything())
+    got = p.call(p.get("make"))
+    assert isinstance(got, _Proxy) and not (got == 1)
+
+
+def test_the_table_does_not_grow_with_many_calls(pair):
+    p = pair(step=lambda x: {"out": x * 2})
+    fn = p.get("step")
+    for i in range(300):
+        p.call(fn, np.full(3, float(i)))
+    assert len(p.grader.codec.table) < 50 and len(p.student.codec.table) < 50
+
+
+# ----------------------------------------------------------------------------- hostile input
+def _codec():
+    return ch.Codec("g", _Names(), lambda h: None, trusted=True)
+
+
+def _unpack(body, blobs=()):
+    body = {"_new": [], "_arrays": [], "_sync": [], **body}
+    return _codec().unpack(body, list(blobs), ch.CHECKER)
+
+
+@pytest.mark.parametrize("body,blobs", [
+    ({"value": {"r": "s1"}}, []),                                               # never shared
+    ({"_new": [["b", "s1", None]], "_sync": [["b", "s1", 0]],
+      "_arrays": [["s2", "s1", "|O", [1], [8], 0, False]]}, [b"x" * 8]),       # object dtype
+    ({"_new": [["b", "s1", None]], "_sync": [["b", "s1", 0]],
+      "_arrays": [["s2", "s1", "<f8", [2], [8], 8, False]]}, [b"x" * 8]),      # past the buffer's end
+    ({"_new": [["b", "s1", None]], "_sync": [["b", "s1", 0]],
+      "_arrays": [["s2", "s1", "<f8", [4], [-8], 0, False]]}, [b"x" * 8]),     # strides out of bounds
+    ({"_new": [["o", "s1", "course_lib.layers.Linear"]]}, []),                 # the student side making a course object
+    ({"_new": [["d", "g1", None]]}, []),                                        # an id of the grader's side
+    ({"value": {"h": "s1", "k": "weird"}}, []),
+    ({"value": {"C": "os.system", "h": "s1"}}, []),                             # not a course name
+    ({"value": {"S": ["|O", 1]}}, []),
+    ({"value": {"I": "1" * 5000}}, []),
+    ({"value": {"N": "collections.OrderedDict", "v": []}}, []),
+    ({"value": {"O": "course_lib.layers.Linear", "a": []}}, []),
+])
+def test_malformed_messages_are_refused(body, blobs):
+    with pytest.raises(ch.ChannelError):
+        _unpack(body, blobs)
+
+
+def test_deep_nesting_is_refused():
+    node = 1
+    for _ in range(200):
+        node = {"T": [node]}
+    with pytest.raises(ch.ChannelError):
+        _unpack({"value": node})
+
+
+def test_oversized_frames_are_refused_before_they_are_read():
+    r, w = os.pipe()
+    try:
+        os.write(w, struct.pack("<4sII", ch.MAGIC, ch.Limits.json_bytes + 1, 0))
+        with pytest.raises(ch.ChannelError, match="too large"):
+            ch.read_frame(r, None)
+        os.write(w, struct.pack("<4sII", ch.MAGIC, 2, 1) + b"{}" + struct.pack("<Q", ch.Limits.frame_bytes + 1))
+        with pytest.raises(ch.ChannelError, match="too large"):
+            ch.read_frame(r, None)
+        os.write(w, b"JUNK" + b"\0" * 8)
+        with pytest.raises(ch.ChannelError):
+            ch.read_frame(r, None)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_a_silent_peer_times_out_at_the_deadline():
+    import time
+
+    r, w = os.pipe()
+    try:
+        os.write(w, struct.pack("<4sII", ch.MAGIC, 10, 0) + b"{")   # half a message, then nothing
+        start = time.monotonic()
+        with pytest.raises(ch.ChannelTimeout):
+            ch.read_frame(r, time.monotonic() + 0.3)
+        assert time.monotonic() - start < 2
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_student_text_is_cut_and_made_safe():
+    got = _unpack({"value": "\udc80" + "x" * 100_000})["value"]
+    assert len(got) < 25_000 and "\\udc80" in got
+    json.dumps(got).encode("utf-8")
