@@ -1,10 +1,12 @@
 """The demo class: synthetic submissions made from solutions/, with what grading each should give.
 
 `python -m grader.demo` regenerates grader/demo/submissions/ (committed, and checked by a test to
-match this script). Each student starts from the student version of 02_forward_cache and
-03_backward with the solutions filled in, then has one thing done to it: a catalogued bug, a
-stub left blank, or one of the ways a submission goes wrong. EXPECTED says, by hand, what the
-grader must report for each; tests/test_grader_demo.py grades the class and checks every entry.
+match this script). Each student starts from the student version of a notebook with the solutions
+filled in, then has one thing done to it: a catalogued bug, a stub left blank, an honest habit the
+grader must not mistake for cheating, or one of the ways a submission goes wrong. ``perfect`` and
+``blank`` hand in every notebook; the others hand in the notebooks their case is about (the rest
+are ``missing``, as they would be in a real class). EXPECTED says, by hand, what the grader must
+report for each; tests/test_grader_demo.py grades the class and checks every entry.
 """
 from __future__ import annotations
 
@@ -16,13 +18,15 @@ from pathlib import Path
 
 import nbformat
 
-from .workspace import Course
 from .notebooks import is_test_cell, nbgrader_meta
 from .release import release
+from .workspace import Course
 
-ASSIGNMENTS = {"02_forward_cache": "forward_cache", "03_backward": "backward"}
-
-F, B = "02_forward_cache", "03_backward"
+S1, F, B, G, H, W, D = ("01_setting", "02_forward_cache", "03_backward", "04_gradient_check", "05_bug_hunt",
+                        "06_whole_system", "07_any_depth")
+ASSIGNMENTS = {S1: "setting", F: "forward_cache", B: "backward", G: "gradient_check", H: "bug_hunt",
+               W: "whole_system", D: "any_depth"}
+ALL = tuple(ASSIGNMENTS)
 
 
 @dataclass
@@ -33,26 +37,45 @@ class Student:
     extra_cell: dict = field(default_factory=dict)       # {assignment: code inserted after the imports}
     test_edits: dict = field(default_factory=dict)       # {(assignment, test grade_id): new source, or None to delete}
     raw: dict = field(default_factory=dict)              # {assignment: file content replacing the notebook}
-    leave_out: tuple = ()                                # assignments not submitted
+    submits: tuple = ()                                  # the assignments handed in (default: those its case uses)
     blank: bool = False                                  # submit the student version untouched
     lms_name: bool = False                               # submitted as <student>_<notebook>.ipynb at the top level
     edit: object = None                                  # edit(assignment, nb) for anything else (tests/cheating)
     expected: dict = field(default_factory=dict)         # {(assignment, test grade_id): (status, bug)}; others ok
     expected_notebook: dict = field(default_factory=dict)  # {assignment: status} when not "graded"
-    flagged: tuple = ()                                  # assignments whose notebook must be flagged as tampered
+    flagged: tuple = ()                                  # assignments whose record must carry flags
+
+    def handed_in(self) -> tuple:
+        if self.submits:
+            return self.submits
+        used = {k[0] for k in [*self.solutions, *self.test_edits, *self.expected]} | set(self.extra_cell) | set(self.raw)
+        return tuple(a for a in ALL if a in used) or ALL
 
 
 def _sig(name, args, body):
     return f"def {name}({args}):\n" + "\n".join("    " + line for line in body.splitlines())
 
 
+def _errors(assignment, names, status="error"):
+    return {(assignment, f"test_{n}"): (status, "") for n in names}
+
+
+_EXERCISES = {S1: ["layer_shapes", "affine", "count_parameters", "finite_difference_passes"],
+              F: ["relu", "softmax", "cross_entropy", "forward"],
+              B: ["softmax_cross_entropy_backward", "output_layer_backward", "relu_backward", "hidden_layer_backward",
+                  "backward", "sgd_step"],
+              G: ["numerical_gradient", "rel_error", "grad_check_group"],
+              H: ["cache_unchanged", "interleaved_forward_ok", *[f"answers_{x}" for x in "ABCDEF"], "fixed_backward"],
+              W: ["overfit_tiny_batch", "predict", "train_digits"],
+              D: ["Linear", "ReLU", "Tanh", "Sequential", "sequential_loss_and_grads", "train_sequential", "fit_spirals"]}
+
+UNSTABLE = _sig("softmax", "Z", "E = np.exp(Z)\nreturn E / E.sum(axis=1, keepdims=True)")
+
 CLASS = [
-    Student("perfect", "every exercise solved"),
-    Student("blank", "submits the student notebooks untouched", blank=True,
-            expected={k: ("error", "") for k in [(F, "test_relu"), (F, "test_softmax"), (F, "test_cross_entropy"),
-                                                  (F, "test_forward"), (B, "test_softmax_cross_entropy_backward"),
-                                                  (B, "test_output_layer_backward"), (B, "test_relu_backward"),
-                                                  (B, "test_hidden_layer_backward"), (B, "test_backward"), (B, "test_sgd_step")]}),
+    Student("perfect", "every exercise of every notebook solved", submits=ALL),
+    Student("blank", "hands in every student notebook untouched", blank=True, submits=ALL,
+            expected={k: v for a in ALL for k, v in _errors(a, _EXERCISES[a]).items()}),
+    # ------------------------------------------------------------------ the catalogued bugs
     Student("missing_average", "forgets the 1/N in the loss gradient (section 5.2)",
             solutions={(B, "softmax_cross_entropy_backward"): _sig("softmax_cross_entropy_backward", "Yhat, Y", "return Yhat - Y")},
             expected={(B, "test_softmax_cross_entropy_backward"): ("failed", "missing_batch_average"),
@@ -75,8 +98,7 @@ CLASS = [
                                                                    "Yhat -= Y\nYhat /= Yhat.shape[0]\nreturn Yhat")},
             expected={(B, "test_softmax_cross_entropy_backward"): ("failed", "in_place_cache_mutation"),
                       (B, "test_backward"): ("failed", "in_place_cache_mutation")}),
-    Student("unstable_softmax", "exponentiates the raw logits (section 5.4)",
-            solutions={(F, "softmax"): _sig("softmax", "Z", "E = np.exp(Z)\nreturn E / E.sum(axis=1, keepdims=True)")},
+    Student("unstable_softmax", "exponentiates the raw logits (section 5.4)", solutions={(F, "softmax"): UNSTABLE},
             expected={(F, "test_softmax"): ("failed", "unstable_softmax"), (F, "test_forward"): ("failed", "unstable_softmax")}),
     Student("stale_cache", "keeps one cache dict for every forward pass (section 5.3)",
             solutions={(F, "forward"): "_CACHE = {}\n\n" + _sig("forward", "params, X", "\n".join([
@@ -84,44 +106,102 @@ CLASS = [
                 'Yhat = softmax(A1 @ params["W2"] + params["b2"])',
                 '_CACHE.update(X=X, Z1=Z1, A1=A1, Yhat=Yhat)', "return Yhat, _CACHE"]))},
             expected={(F, "test_forward"): ("failed", "stale_cache")}),
+    Student("unstable_predict", "predicts with a softmax of the raw logits (notebook 06)",
+            solutions={(W, "predict"): "def predict(params, X):\n    A1 = np.maximum(X @ params['W1'] + params['b1'], 0)\n"
+                                       "    Z2 = A1 @ params['W2'] + params['b2']\n    E = np.exp(Z2)\n"
+                                       "    return (E / E.sum(axis=1, keepdims=True)).argmax(axis=1)"},
+            expected={(W, "test_predict"): ("failed", "unstable_softmax")}),
+    # ------------------------------------------------------------- mistakes of their own
+    Student("transposed_shapes", "writes W1's shape as (d1, d0) in notebook 01",
+            solutions={(S1, "layer_shapes"): _sig("layer_shapes", "N, d0, d1, C", "return {'X': (N, d0), 'W1': (d1, d0), "
+                                                 "'b1': (d1,), 'Z1': (N, d1), 'A1': (N, d1), 'W2': (d1, C), 'b2': (C,), "
+                                                 "'Z2': (N, C), 'Yhat': (N, C)}")},
+            expected={(S1, "test_layer_shapes"): ("failed", "")}),
+    Student("one_sided", "uses a one-sided difference in notebook 04",
+            solutions={(G, "numerical_gradient"): _sig("numerical_gradient", "f, x, eps=1e-5", "\n".join([
+                "grad = np.zeros_like(x)", "f0 = f()", "for idx in np.ndindex(x.shape):", "    old = x[idx]",
+                "    x[idx] = old + eps", "    grad[idx] = (f() - f0) / eps", "    x[idx] = old", "return grad"]))},
+            expected={(G, "test_numerical_gradient"): ("failed", ""), (G, "test_grad_check_group"): ("failed", "")}),
+    Student("wrong_suspect", "names the wrong bug for suspect A in notebook 05",
+            solutions={(H, "answers"): 'answers = {"A": "missing_batch_average", "B": "in_place_cache_mutation", '
+                                       '"C": "missing_batch_average", "D": "stale_cache", "E": "relu_mask_from_activation", '
+                                       '"F": "unstable_softmax"}'},
+            expected={(H, "test_answers_A"): ("failed", "")}),
+    Student("reversed_grads", "returns a Sequential's gradients in reverse order (notebook 07)",
+            edit=lambda a, nb: _replace_in(a, nb, D, "Sequential", "return dout, grads", "return dout, grads[::-1]"),
+            submits=(D,),
+            # The loss and training exercises are checked with course_lib's Sequential, not the student's.
+            expected={(D, "test_Sequential"): ("failed", ""), (D, "test_fit_spirals"): ("error", "")}),
+    # --------------------------------------------------------- honest habits: never flagged
     Student("warns_but_right", "a correct relu that also emits a warning: keeps its points",
             solutions={(F, "relu"): _sig("relu", "Z", "import warnings\nwarnings.warn('relu: just saying hello')\nreturn np.maximum(Z, 0.0)")}),
+    Student("tuples_and_dicts", "returns a namedtuple from forward and keeps its cache in an OrderedDict",
+            solutions={(F, "forward"): "from collections import OrderedDict, namedtuple\nForward = namedtuple('Forward', 'Yhat cache')\n\n"
+                       + _sig("forward", "params, X", "\n".join([
+                           'Z1 = X @ params["W1"] + params["b1"]', "A1 = relu(Z1)",
+                           'Yhat = softmax(A1 @ params["W2"] + params["b2"])',
+                           "return Forward(Yhat, OrderedDict(X=X, Z1=Z1, A1=A1, Yhat=Yhat))"]))}),
+    Student("slots_layers", "writes its layers with __slots__ (notebook 07)",
+            edit=lambda a, nb: _replace_in(a, nb, D, "Linear", "class Linear:", "class Linear:\n    __slots__ = ('params',)"),
+            submits=(D,)),
+    Student("display_habits", "sets IPython's display option, times a cell and saves a figure to its home folder",
+            extra_cell={B: "get_ipython().ast_node_interactivity = 'all'\nimport matplotlib.pyplot as plt\n"
+                           "plt.plot([1, 2]); plt.savefig('/home/alice/fig.png')"},
+            edit=lambda a, nb: _replace_in(a, nb, B, "relu_backward", "def relu_backward", "%%time\ndef relu_backward"),
+            submits=(B,)),
+    # --------------------------------------------------------- what goes wrong with files
     Student("infinite_loop", "relu_backward never returns: only the exercises that call it lose points",
             solutions={(B, "relu_backward"): _sig("relu_backward", "dA1, Z1", "while True:\n    pass")},
             expected={(B, "test_relu_backward"): ("timeout", ""), (B, "test_backward"): ("timeout", "")}),
     Student("memory_hog", "relu allocates 20 GB",
             solutions={(F, "relu"): _sig("relu", "Z", "waste = np.ones((50_000, 50_000))\nreturn np.maximum(Z, 0.0)")},
             expected={(F, "test_relu"): ("error", ""), (F, "test_forward"): ("error", "")}),
-    Student("chatty", "prints 5 MB of output, then solves everything",
-            extra_cell={F: "print('spam ' * 1_000_000)"}),
+    Student("chatty", "prints 5 MB of output, then solves everything", extra_cell={F: "print('spam ' * 1_000_000)"}),
     Student("calls_exit", "calls sys.exit() in a cell, then solves everything", extra_cell={B: "import sys\nsys.exit(0)"}),
-    Student("kills_kernel", "ends its own kernel with os._exit, then solves everything: graded outside the "
-            "kernel, flagged", extra_cell={B: "import os\nos._exit(1)"}, flagged=(B,)),
+    Student("kills_kernel", "relu_backward ends its own process with os._exit: only the exercises that call it lose "
+            "points", solutions={(B, "relu_backward"): _sig("relu_backward", "dA1, Z1", "import os\nos._exit(1)")},
+            expected={(B, "test_relu_backward"): ("error", ""), (B, "test_backward"): ("error", "")}),
     Student("edits_test", "replaces the relu test with `pass` and returns Z unchanged: the test is restored, "
-            "the answer marked tampered",
-            solutions={(F, "relu"): _sig("relu", "Z", "return Z")}, test_edits={(F, "test_relu"): "pass"},
-            expected={(F, "test_relu"): ("tampered", ""), (F, "test_forward"): ("tampered", "")}, flagged=(F,)),
-    Student("deletes_test", "deletes the sgd_step test cell: it is put back, and the notebook flagged",
+            "that exercise marked tampered", solutions={(F, "relu"): _sig("relu", "Z", "return Z")},
+            test_edits={(F, "test_relu"): "pass"},
+            expected={(F, "test_relu"): ("tampered", ""), (F, "test_forward"): ("failed", "")}, flagged=(F,)),
+    Student("deletes_test", "deletes the sgd_step test cell: it is put back, and the record says so",
             test_edits={(B, "test_sgd_step"): None}, flagged=(B,)),
+    Student("calls_reference", "answers relu with course_lib's own relu",
+            solutions={(F, "relu"): "from course_lib.activations import relu"},
+            expected={(F, "test_relu"): ("tampered", "")}, flagged=(F,)),
     Student("broken_files", "uploads text instead of 02 and an empty file instead of 03",
             raw={F: "I could not get Jupyter to work, sorry.\n", B: ""},
             expected_notebook={F: "invalid", B: "invalid"}),
     Student("old_format", "uploads 02 saved by a 2014 Jupyter (nbformat 3)",
             raw={F: json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": []}]})},
             expected_notebook={F: "invalid"}),
-    Student("forgot_03", "submits 02 only", leave_out=(B,), expected_notebook={B: "missing"}),
-    Student("carol", "an LMS-style upload, carol_forward_cache.ipynb, with 02 only", lms_name=True, leave_out=(B,),
-            expected_notebook={B: "missing"}),
+    Student("carol", "an LMS-style upload, carol_forward_cache.ipynb, with 02 only", lms_name=True, submits=(F,)),
 ]
 EXTRA_FILES = {"perfect/notes.txt": "My notes: remember the 1/N!\n"}
 
 
+def _replace_in(a, nb, assignment, grade_id, old, new):
+    """Edit the solution cell ``grade_id`` of ``nb`` (a demo's change that is not a whole new source)."""
+    if a != assignment:
+        return
+    cell = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == grade_id)
+    if old not in cell.source:
+        raise ValueError(f"{grade_id}: {old!r} is not in the cell")
+    cell.source = cell.source.replace(old, new, 1)
+
+
 def expected_rows(course_layout: dict, students: list | None = None, assignments: dict | None = None) -> dict:
-    """{(student, assignment, exercise): (status, bug)} for the whole class (default: the demo class)."""
+    """{(student, assignment, exercise): (status, bug)} for the whole class (default: the demo class).
+    A notebook of an assignment somebody handed in but this student did not is ``missing``."""
     rows = {}
-    for s in students or CLASS:
+    students = students or CLASS
+    handed = {a for st in students for a in st.handed_in()}
+    for s in students:
         for a, nb in (assignments or ASSIGNMENTS).items():
-            nb_status = s.expected_notebook.get(a, "graded")
+            if a not in handed:
+                continue
+            nb_status = s.expected_notebook.get(a, "graded" if a in s.handed_in() else "missing")
             for ex in course_layout[a][nb]:
                 if nb_status in ("missing", "invalid"):
                     rows[(s.name, a, ex.grade_id)] = (nb_status, "")
@@ -154,7 +234,7 @@ def build(out: Path | None = None, students: list | None = None, assignments: di
         shutil.rmtree(out, ignore_errors=True)
         for s in students:
             for a, nb_name in assignments.items():
-                if a in s.leave_out:
+                if a not in s.handed_in():
                     continue
                 dest = out / f"{s.name}_{nb_name}.ipynb" if s.lms_name else out / s.name / a / f"{nb_name}.ipynb"
                 dest.parent.mkdir(parents=True, exist_ok=True)

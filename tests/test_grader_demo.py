@@ -8,8 +8,10 @@ import nbformat
 import pytest
 
 from grader import demo
-from grader.nbgrader_run import ROOT
 from grader.workspace import Course
+
+COURSE = Course.find(Path(__file__).resolve().parent.parent)
+ROOT = COURSE.root
 
 pytestmark = pytest.mark.notebooks
 
@@ -30,7 +32,7 @@ def _rows(out: Path):
 def test_every_expected_status_and_bug(graded):
     out, run = graded
     got = {(r["student"], r["assignment"], r["exercise"]): (r["status"], r["bug"]) for r in _rows(out)}
-    expected = demo.expected_rows(Course().layout)
+    expected = demo.expected_rows(COURSE.layout)
     assert set(got) == set(expected)
     wrong = {k: (expected[k], got[k]) for k in expected if got[k] != expected[k]}
     assert not wrong, f"expected vs got: {wrong}\n{run.stderr[-3000:]}"
@@ -40,9 +42,21 @@ def test_flags_exactly_where_expected(graded):
     import json
 
     out, _ = graded
-    flagged = {(p.parts[-3], p.parts[-2]) for p in (out / "work" / "results").glob("*/*/*.json")
-               if json.loads(p.read_text())["flags"]}
-    assert flagged == {(s.name, a) for s in demo.CLASS for a in s.flagged}
+    flagged = {(p.parts[-3], p.parts[-2]): json.loads(p.read_text())["flags"]
+               for p in (out / "work" / "results").glob("*/*/*.json") if json.loads(p.read_text())["flags"]}
+    assert set(flagged) == {(s.name, a) for s in demo.CLASS for a in s.flagged}, flagged
+
+
+def test_honest_habits_raise_no_flag_and_lose_no_point(graded):
+    import json
+
+    out, _ = graded
+    students = {s.name: s for s in demo.CLASS}
+    for name in ("warns_but_right", "tuples_and_dicts", "slots_layers", "display_habits", "chatty", "calls_exit"):
+        for assignment in students[name].handed_in():
+            record = json.loads(next((out / "work" / "results" / name / assignment).glob("*.json")).read_text())
+            assert not record["flags"], (name, record["flags"])
+            assert all(e["status"] == "ok" for e in record["exercises"]), (name, record["exercises"])
 
 
 def test_scores_follow_the_statuses(graded):
@@ -86,7 +100,7 @@ def test_feedback_pages_never_show_hidden_tests(graded):
     pages = list((out / "feedback").rglob("*.html"))
     assert len(pages) == len(demo.CLASS) * len(demo.ASSIGNMENTS)
     hidden_lines = set()
-    for path in (ROOT / "solutions").glob("0[23]_*/*.ipynb"):
+    for path in (ROOT / "solutions").glob("*/*.ipynb"):
         for cell in nbformat.read(path, 4).cells:
             if "### BEGIN HIDDEN TESTS" in cell.source:
                 block = cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
@@ -103,7 +117,7 @@ def test_feedback_explains_bad_submissions(graded):
     fb = out / "feedback"
     assert "not valid JSON" in (fb / "broken_files/02_forward_cache/forward_cache.html").read_text()
     assert "nbformat 3" in (fb / "old_format/02_forward_cache/forward_cache.html").read_text()
-    assert "ended the notebook" in (fb / "kills_kernel/03_backward/backward.html").read_text()
+    assert "process ended" in (fb / "kills_kernel/03_backward/backward.html").read_text()
     assert "put back" in (fb / "deletes_test/03_backward/backward.html").read_text()
     assert "restored" in (fb / "edits_test/02_forward_cache/forward_cache.html").read_text()
     assert "time limit" in (fb / "infinite_loop/03_backward/backward.html").read_text()
@@ -134,4 +148,4 @@ def test_committed_demo_class_is_what_the_script_makes(tmp_path):
     from generated import assert_same_tree
 
     demo.build(tmp_path / "demo")
-    assert_same_tree(tmp_path / "demo", demo.OUT, "run `python -m grader.demo` and commit grader/demo/")
+    assert_same_tree(tmp_path / "demo", COURSE.demo, "run `python -m grader.demo` and commit grader/demo/")

@@ -2,13 +2,17 @@
 and nbgrader gives the solutions full marks and the blank notebooks zero."""
 import json
 import shutil
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from grader import notebooks
-from grader.nbgrader_run import ROOT, nbgrader
 from grader.release import release
+from grader.workspace import Course
+
+COURSE = Course.find(Path(__file__).resolve().parent.parent)
+ROOT = COURSE.root
 
 SOLUTIONS = notebooks.course_notebooks(ROOT / "solutions")
 STUDENT = notebooks.course_notebooks(ROOT / "notebooks")
@@ -51,7 +55,7 @@ def _strip(nb):
 
 
 def test_notebooks_folder_is_what_release_generates(tmp_path):
-    release(tmp_path / "release")
+    release(COURSE, tmp_path / "release")
     generated = notebooks.course_notebooks(tmp_path / "release")
     assert [p.relative_to(tmp_path / "release") for p in generated] == [p.relative_to(ROOT / "notebooks") for p in STUDENT]
     for new, committed in zip(generated, STUDENT):
@@ -75,10 +79,10 @@ def _autograde(tmp_path, submissions: dict) -> dict:
     common = [f"--CourseDirectory.root={tmp_path}", f"--CourseDirectory.source_directory={ROOT / 'solutions'}",
               f"--CourseDirectory.release_directory={tmp_path / 'release'}", f"--db={db}",
               "--CourseDirectory.submitted_directory=submitted", "--CourseDirectory.autograded_directory=autograded"]
-    nbgrader("generate_assignment", "*", "--force", "--quiet", *common)
+    COURSE.nbgrader("generate_assignment", "*", "--force", "--quiet", *common, workspace=tmp_path)
     for student, folder in submissions.items():
         shutil.copytree(folder, tmp_path / "submitted" / student)
-    nbgrader("autograde", "*", "--quiet", *common)
+    COURSE.nbgrader("autograde", "*", "--quiet", *common, workspace=tmp_path)
     out = {}
     with Gradebook(db) as gb:
         for student in submissions:
