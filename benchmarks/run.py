@@ -1,7 +1,9 @@
 """course_lib benchmarks: ratios measured in one run (python benchmarks/run.py).
 
 N=512, d0=784, d1=256, C=10, in float64 and float32:
-  - forward and backward times, and backward / forward (aim: under 1.3x);
+  - forward and backward times, and backward / forward (aim: under 1.3x), also with the first
+    layer's input gradient dX computed (mlp.backward skips it: X is data), the usual two products
+    per layer against the forward's one;
   - one training step against the same step written inline in bare numpy (aim: within 1.1x);
   - Sequential against course_lib.mlp, forward + backward (aim: within 1.2x);
   - grad_check's fast mode against the full check, on a small network.
@@ -20,6 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from course_lib import layers, losses, mlp  # noqa: E402
+from course_lib.affine import affine_backward  # noqa: E402
 from course_lib.gradcheck import grad_check  # noqa: E402
 
 N, D0, D1, C = 512, 784, 256, 10
@@ -54,6 +57,16 @@ def inline_step(P, X, Y, lr):
     P["b1"] -= lr * dZ1.sum(axis=0)
 
 
+def backward_with_input_gradient(P, cache, Y):
+    """mlp.backward plus the first layer's dX = dZ1 W1^T: what a backward pass costs when every
+    layer, the first included, computes both dX and dW."""
+    dZ2 = losses.softmax_cross_entropy_backward(cache["Yhat"], Y)
+    dA1, dW2, db2 = affine_backward(dZ2, (cache["A1"], P["W2"]))
+    dZ1 = dA1 * (cache["Z1"] > 0)
+    dX, dW1, db1 = affine_backward(dZ1, (cache["X"], P["W1"]), need_dX=True)
+    return dX, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
 def library_step(P, X, Y, lr):
     Yhat, cache = mlp.forward(P, X)
     mlp.sgd_step(P, mlp.backward(P, cache, Y), lr)
@@ -83,6 +96,7 @@ def bench_dtype(dtype, repeats):
     t = median_times({
         "forward": lambda: mlp.forward(P, X),
         "backward": lambda: mlp.backward(P, cache, Y),
+        "backward_dX": lambda: backward_with_input_gradient(P, cache, Y),
         "step": lambda: library_step(P, X, Y, 1e-6),
         "inline": lambda: inline_step(P_inline, X, Y, 1e-6),
         "sequential": seq_fwd_bwd,
@@ -114,6 +128,8 @@ def main(argv=None):
         rows += [
             (f"forward ({name})", f"{t['forward'] * 1e3:.2f} ms", ""),
             (f"backward ({name})", f"{t['backward'] * 1e3:.2f} ms", f"{t['backward'] / t['forward']:.2f}x forward (aim < 1.3x)"),
+            (f"backward with the first layer's dX ({name})", f"{t['backward_dX'] * 1e3:.2f} ms",
+             f"{t['backward_dX'] / t['forward']:.2f}x forward (the usual rule: about 2x)"),
             (f"training step ({name})", f"{t['step'] * 1e3:.2f} ms", f"{t['step'] / t['inline']:.2f}x inline numpy (aim < 1.1x)"),
             (f"Sequential fwd+bwd ({name})", f"{t['sequential'] * 1e3:.2f} ms", f"{t['sequential'] / t['mlp']:.2f}x course_lib.mlp (aim < 1.2x)"),
         ]

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import activations, losses, mlp
+from . import activations, data, losses, mlp, train
 
 
 # ---------------------------------------------------------------- the variants
@@ -55,7 +55,11 @@ def softmax_unshifted(Z):
 
 
 def leaky_relu_backward_mask_from_activation(dA, Z, alpha=activations.LEAKY_SLOPE):
-    """Leaky ReLU backward written as the ReLU gate on the activation, dA * 1[A > 0]: the alpha slope is lost."""
+    """Leaky ReLU backward written as ReLU's gate on the activation, dA * 1[A > 0].
+
+    The mask equals 1[Z > 0] (leaky ReLU keeps the sign), so the fault is the 0/1
+    gate: the slope alpha of the negative side is lost. dA, Z: (N, d) -> dZ: (N, d).
+    """
     A = activations.leaky_relu(Z, alpha)
     return dA * (A > 0)
 
@@ -130,8 +134,10 @@ CATALOGUE: dict[str, Bug] = {
         Bug("unstable_softmax", "Unstable softmax",
             "Softmax exponentiates the raw logits without subtracting the row maximum: large logits give inf and NaN.",
             "5.4", "softmax", softmax_unshifted, "check_extreme_logits"),
-        Bug("relu_mask_from_activation", "ReLU mask from the activation",
-            "The activation's gate is taken from A > 0 rather than differentiated at Z: leaky ReLU loses its slope.",
+        Bug("relu_mask_from_activation", "Leaky ReLU with a 0/1 gate",
+            "Leaky ReLU's backward is written as ReLU's 0/1 gate, dA * 1[A > 0]. The mask itself is right (leaky "
+            "ReLU keeps the sign, so A > 0 exactly where Z > 0); the slope is lost: where Z < 0 the gradient "
+            "must be alpha * dA, and a 0/1 gate passes 0.",
             "5.5", "leaky_relu_backward", leaky_relu_backward_mask_from_activation, "grad_check", "leaky_relu"),
         Bug("relu_mask_from_gradient", "ReLU mask from the gradient",
             "The ReLU gate is taken from the sign of the upstream gradient instead of the pre-activation Z.",
@@ -154,6 +160,27 @@ def get(name: str) -> Bug:
 def for_target(target: str) -> list[Bug]:
     """Every catalogued bug that breaks the reference function ``target``."""
     return [b for b in CATALOGUE.values() if b.target == target]
+
+
+def syllabus_overfit(name: str | None = None, activation: str = "relu", lr: float = 0.5, steps: int = 200) -> np.ndarray:
+    """The losses of the syllabus's overfit run (init_params(5, 4, 3, seed=0), the tiny batch, full-batch
+    SGD), with the bug ``name`` injected (None: the correct network), under ``activation``.
+    Returns (steps,) losses, fewer if the loss became non-finite (the run stops there)."""
+    X, Y = data.tiny_batch()
+    if name is None:
+        ops = mlp.reference_ops(activation)
+        forward, backward = partial(mlp.forward, ops=ops), partial(mlp.backward, ops=ops)
+    else:
+        forward, backward = get(name).network(activation)
+    history = train.train(mlp.init_params(5, 4, 3, seed=0), X, Y, lr=lr, steps=steps, forward=forward,
+                          backward=backward)
+    return np.asarray(history.loss)
+
+
+def curve_gap(a, b) -> float:
+    """The largest |a - b| over two loss curves (inf when their lengths differ)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b))) if a.shape == b.shape else float("inf")
 
 
 # ------------------------------------- checks for what a gradient check cannot see
