@@ -4,6 +4,8 @@ N=512, d0=784, d1=256, C=10, in float64 and float32:
   - forward and backward times, and backward / forward (aim: under 1.3x);
   - one training step against the same step written inline in bare numpy (aim: within 1.1x);
   - Sequential against course_lib.mlp, forward + backward (aim: within 1.2x);
+  - the autodiff engine (course_lib.autodiff) on the same network against course_lib.mlp,
+    forward + loss + backward (aim: within 1.5x: one Python node per primitive, zeroed gradients);
   - grad_check's fast mode against the full check, on a small network.
 Times are medians of interleaved repeats, so both sides of a ratio see the same machine load.
 """
@@ -19,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from course_lib import layers, losses, mlp  # noqa: E402
+from course_lib import autodiff, layers, losses, mlp  # noqa: E402
 from course_lib.gradcheck import grad_check  # noqa: E402
 
 N, D0, D1, C = 512, 784, 256, 10
@@ -80,6 +82,11 @@ def bench_dtype(dtype, repeats):
         losses.cross_entropy(Yhat, Y)
         mlp.backward(P, c, Y)
 
+    tensors = {k: autodiff.Tensor(v, requires_grad=True) for k, v in P.items()}
+
+    def autodiff_fwd_bwd():  # the graph is rebuilt every call, as in training
+        autodiff.backward(autodiff.mlp_loss(tensors, X, Y))
+
     t = median_times({
         "forward": lambda: mlp.forward(P, X),
         "backward": lambda: mlp.backward(P, cache, Y),
@@ -87,6 +94,7 @@ def bench_dtype(dtype, repeats):
         "inline": lambda: inline_step(P_inline, X, Y, 1e-6),
         "sequential": seq_fwd_bwd,
         "mlp": mlp_fwd_bwd,
+        "autodiff": autodiff_fwd_bwd,
     }, repeats)
     return t
 
@@ -116,6 +124,7 @@ def main(argv=None):
             (f"backward ({name})", f"{t['backward'] * 1e3:.2f} ms", f"{t['backward'] / t['forward']:.2f}x forward (aim < 1.3x)"),
             (f"training step ({name})", f"{t['step'] * 1e3:.2f} ms", f"{t['step'] / t['inline']:.2f}x inline numpy (aim < 1.1x)"),
             (f"Sequential fwd+bwd ({name})", f"{t['sequential'] * 1e3:.2f} ms", f"{t['sequential'] / t['mlp']:.2f}x course_lib.mlp (aim < 1.2x)"),
+            (f"autodiff fwd+bwd ({name})", f"{t['autodiff'] * 1e3:.2f} ms", f"{t['autodiff'] / t['mlp']:.2f}x course_lib.mlp (aim < 1.5x)"),
         ]
     g, n_params = bench_gradcheck(args.repeats)
     rows.append((f"grad_check, {n_params} parameters", f"full {g['full'] * 1e3:.1f} ms, fast {g['fast'] * 1e3:.2f} ms",
