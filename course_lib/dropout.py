@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .layers import Layer
+from .rng import as_generator
 
 MODES = ("train", "eval")
 
@@ -23,15 +24,6 @@ class DropoutCache(NamedTuple):
 
     mask: np.ndarray | None
     drop_prob: float
-
-
-def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
-    """A Generator from a Generator (returned as is, so its state advances) or an int seed."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"dropout in training needs rng: a numpy Generator or an int seed, got {rng!r}")
 
 
 def dropout_forward(x: np.ndarray, drop_prob: float, mode: str,
@@ -49,6 +41,8 @@ def dropout_forward(x: np.ndarray, drop_prob: float, mode: str,
         raise ValueError(f"drop_prob must lie in [0, 1), got {drop_prob}")
     if mode == "eval":
         return x, DropoutCache(None, drop_prob)
+    if rng is None:
+        raise TypeError("dropout in training needs rng: a numpy Generator or an int seed for its mask")
     keep = 1.0 - drop_prob
     # Scaling by 1/keep at train time keeps E[out] = x, so evaluation is the plain identity.
     mask = ((as_generator(rng).random(x.shape) < keep) / keep).astype(x.dtype, copy=False)

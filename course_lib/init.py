@@ -27,6 +27,7 @@ from typing import Callable
 import numpy as np
 
 from .layers import ACTIVATION_LAYERS, Linear, Sequential
+from .rng import as_generator
 
 
 def he(d_in: int, d_out: int, rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
@@ -97,7 +98,7 @@ def stack(sizes: list[int], activation: str | type = "relu", scheme: str = "he",
     """
     layer = ACTIVATION_LAYERS[activation] if isinstance(activation, str) else activation
     hidden, last = get_initialiser(scheme), get_initialiser(output_scheme)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     layers: list = []
     for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         is_last = i == len(sizes) - 2

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Iterator
 
 import numpy as np
 
 from . import mlp
-from .dropout import as_generator
 from .layers import Sequential, set_training
 from .losses import accuracy, cross_entropy, softmax, softmax_cross_entropy_backward
 from .optim import Optimizer, update_to_weight_ratio
+from .rng import as_generator
 from .weight_decay import add_weight_decay, l2_penalty
 
 
@@ -69,6 +70,7 @@ def train(
     data loss, without the penalty.
     """
     ops = ops or mlp.reference_ops()
+    update = optimizer.step if optimizer is not None else partial(mlp.sgd_step, lr=lr)
     forward = forward or (lambda p, Xb: mlp.forward(p, Xb, ops))
     backward = backward or (lambda p, c, Yb: mlp.backward(p, c, Yb, ops))
     N = X.shape[0]
@@ -87,23 +89,29 @@ def train(
             rows = order[start:start + batch_size]
             start += batch_size
             Xb, Yb = X[rows], Y[rows]
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            Yhat, cache = forward(params, Xb)
-            step_loss = cross_entropy(Yhat, Yb)
-            history.loss.append(step_loss)
-            history.accuracy.append(accuracy(Yhat, Yb))
-            if not np.isfinite(step_loss):
-                break
-            grads = backward(params, cache, Yb)
-            if weight_decay:
-                grads = add_weight_decay(grads, params, weight_decay)
-            if optimizer is None:
-                mlp.sgd_step(params, grads, lr)
-            else:
-                optimizer.step(params, grads)
+        step_loss, Yhat, _ = _step(params, Xb, Yb, forward, backward, weight_decay, update)
+        history.loss.append(step_loss)
+        history.accuracy.append(accuracy(Yhat, Yb))
+        if not np.isfinite(step_loss):
+            break
     if X_test is not None:
         history.test_accuracy.append(evaluate(params, X_test, y_test, forward))
     return history
+
+
+def _step(params: dict, Xb: np.ndarray, Yb: np.ndarray, forward: Callable, backward: Callable,
+          weight_decay: float, update: Callable) -> tuple[float, np.ndarray, object]:
+    """One training step on a batch Xb: (n, d0), Yb: (n, C) or (n,): forward, data loss, backward,
+    the L2 gradient, then update(params, grads). Returns (the loss before the update, Yhat: (n, C),
+    what update returned); a non-finite loss skips the backward pass and the update (None)."""
+    # A diverging run overflows on the way to its non-finite loss: the loss says so, not a warning.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        Yhat, cache = forward(params, Xb)
+        loss = cross_entropy(Yhat, Yb)
+        if not np.isfinite(loss):
+            return loss, Yhat, None
+        grads = add_weight_decay(backward(params, cache, Yb), params, weight_decay)
+        return loss, Yhat, update(params, grads)
 
 
 def evaluate(params: dict, X: np.ndarray, Y: np.ndarray, forward=None) -> float:
@@ -198,15 +206,12 @@ def fit(params: dict, X: np.ndarray, Y: np.ndarray, optimizer: Optimizer, *, epo
     history = FitHistory()
     for epoch in range(epochs):
         for rows in minibatches(X.shape[0], batch_size, rng):
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                Yhat, cache = forward(params, X[rows])
-                loss = cross_entropy(Yhat, Y[rows])
+            loss, _, updates = _step(params, X[rows], Y[rows], forward, backward, weight_decay, optimizer.step)
             history.step_loss.append(loss)
-            if not np.isfinite(loss):
+            if updates is None:
                 history.diverged = True
                 return history
-            grads = add_weight_decay(backward(params, cache, Y[rows]), params, weight_decay)
-            history.update_ratio.append(update_to_weight_ratio(optimizer.step(params, grads), params))
+            history.update_ratio.append(update_to_weight_ratio(updates, params))
         for loss_list, acc_list, (Xs, Ys) in ((history.train_loss, history.train_accuracy, (X, Y)),
                                               (history.val_loss, history.val_accuracy, (X_val, y_val))):
             if Xs is not None:
