@@ -195,7 +195,7 @@ EXTENDED_CATALOGUE: dict[str, Bug] = {
     for b in [
         Bug("bce_saturated_probabilities", "BCE on saturated probabilities",
             "The binary cross entropy is computed from P = sigmoid(Z) and log P, log(1 - P): P rounds to exactly "
-            "1 or 0 once |Z| passes about 37, and log 0 makes the loss inf or NaN.",
+            "1 once Z passes about 37 (to 0 below about -745), and log 0 makes the loss inf or NaN.",
             "9.2", "binary_cross_entropy.sigmoid_binary_cross_entropy",
             bugs_layers.sigmoid_binary_cross_entropy_from_probabilities, "check_bce_extreme_logits"),
         Bug("batchnorm_no_variance_path", "Batch-norm backward without the variance path",

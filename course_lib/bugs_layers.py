@@ -23,8 +23,8 @@ TOL = 1e-7
 
 # ---------------------------------------------------------------- the variants
 def sigmoid_binary_cross_entropy_from_probabilities(Z, Y):
-    """The loss through P = sigmoid(Z) and log P, log(1 - P), unguarded: P rounds to exactly 1.0
-    (or 0.0) for large |Z|, and log 0 = -inf turns the loss into inf or NaN."""
+    """The loss through P = sigmoid(Z) and log P, log(1 - P), unguarded: P rounds to exactly 1.0 for
+    Z above about 37 (to 0.0 below about -745), and log 0 = -inf turns the loss into inf or NaN."""
     Z, Y = np.asarray(Z), np.asarray(Y, dtype=float)
     P = sigmoid(Z)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -73,7 +73,7 @@ def check_bce_extreme_logits(loss_fn: Callable, scale: float = 50.0) -> CheckRes
     if not np.isfinite(got) or abs(got - expected) > 1e-9 * max(1.0, abs(expected)):
         return CheckResult("check_bce_extreme_logits", False,
                            f"at logits ±{scale:g} the binary cross entropy should be {expected:.6g}, got {got!r}: "
-                           "sigmoid rounds to exactly 0 or 1 there and log 0 is -inf. Compute the loss from the "
+                           "sigmoid(z) rounds to exactly 1 there, and log(1 - 1) = log 0 is -inf. Compute the loss from the "
                            "logits, max(z, 0) - z*y + log(1 + exp(-|z|)) (section 9.2)")
     return CheckResult("check_bce_extreme_logits", True, f"the loss stays finite and exact at logits ±{scale:g}")
 
