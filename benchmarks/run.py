@@ -6,6 +6,8 @@ N=512, d0=784, d1=256, C=10, in float64 and float32:
     per layer against the forward's one;
   - one training step against the same step written inline in bare numpy (aim: within 1.1x);
   - Sequential against course_lib.mlp, forward + backward (aim: within 1.2x);
+  - the autodiff engine (course_lib.autodiff) on the same network against course_lib.mlp,
+    forward + loss + backward (aim: within 1.5x: one Python node per primitive, zeroed gradients);
   - grad_check's fast mode against the full check, on a small network.
 Times are medians of interleaved repeats, so both sides of a ratio see the same machine load.
 """
@@ -21,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from course_lib import layers, losses, mlp  # noqa: E402
+from course_lib import autodiff, layers, losses, mlp  # noqa: E402
 from course_lib.affine import affine_backward  # noqa: E402
 from course_lib.gradcheck import grad_check  # noqa: E402
 
@@ -93,6 +95,11 @@ def bench_dtype(dtype, repeats):
         losses.cross_entropy(Yhat, Y)
         mlp.backward(P, c, Y)
 
+    tensors = {k: autodiff.Tensor(v, requires_grad=True) for k, v in P.items()}
+
+    def autodiff_fwd_bwd():  # the graph is rebuilt every call, as in training
+        autodiff.backward(autodiff.mlp_loss(tensors, X, Y))
+
     t = median_times({
         "forward": lambda: mlp.forward(P, X),
         "backward": lambda: mlp.backward(P, cache, Y),
@@ -101,6 +108,7 @@ def bench_dtype(dtype, repeats):
         "inline": lambda: inline_step(P_inline, X, Y, 1e-6),
         "sequential": seq_fwd_bwd,
         "mlp": mlp_fwd_bwd,
+        "autodiff": autodiff_fwd_bwd,
     }, repeats)
     return t
 
@@ -132,6 +140,7 @@ def main(argv=None):
              f"{t['backward_dX'] / t['forward']:.2f}x forward (the usual rule: about 2x)"),
             (f"training step ({name})", f"{t['step'] * 1e3:.2f} ms", f"{t['step'] / t['inline']:.2f}x inline numpy (aim < 1.1x)"),
             (f"Sequential fwd+bwd ({name})", f"{t['sequential'] * 1e3:.2f} ms", f"{t['sequential'] / t['mlp']:.2f}x course_lib.mlp (aim < 1.2x)"),
+            (f"autodiff fwd+bwd ({name})", f"{t['autodiff'] * 1e3:.2f} ms", f"{t['autodiff'] / t['mlp']:.2f}x course_lib.mlp (aim < 1.5x)"),
         ]
     g, n_params = bench_gradcheck(args.repeats)
     rows.append((f"grad_check, {n_params} parameters", f"full {g['full'] * 1e3:.1f} ms, fast {g['fast'] * 1e3:.2f} ms",

@@ -3,6 +3,12 @@
 Modules: activations, losses, affine (the building blocks); mlp (the syllabus's
 two-layer network); layers (any depth); gradcheck; bugs (the catalogue of
 common bugs); data; train; plots.
+
+For notebooks 09-12: binary_cross_entropy, batchnorm, dropout (more layers);
+init (He, Glorot, LeCun...), diagnostics (dead units, per-layer statistics);
+optim (SGD, momentum, Adam, schedules), weight_decay, and train.fit;
+autodiff (a small reverse-mode engine); experiments (the explorer's deep runs);
+bugs_layers, bugs_training, bugs_autodiff (their catalogue entries' variants and checks).
 """
 from .activations import (leaky_relu, leaky_relu_backward, relu, relu_backward, sigmoid, sigmoid_backward, tanh,
                           tanh_backward)

@@ -7,17 +7,42 @@ that function with the same signature, and the check that catches it
 
 Notebooks hand the variants out for bug hunts; the grader compares a wrong
 answer with every variant to say which known bug it looks like.
+
+Two registries share the :class:`Bug` record:
+
+- :data:`CATALOGUE`: the two-layer network's bugs (syllabus section 5). Every
+  entry's bare ``target`` ("affine_backward", "softmax", ...) is a piece of
+  :mod:`course_lib.mlp`'s network, so :meth:`Bug.network` injects it there
+  (the explorer, notebook 05 and the recognisers iterate over exactly these).
+- :data:`EXTENDED_CATALOGUE`: the bugs of notebooks 09-12 (sections "9.x" to
+  "12.x" of the course), in layers, optimizers, weight decay and the autodiff
+  engine. Their ``target`` is dotted, "module.name" inside course_lib (e.g.
+  "batchnorm.batchnorm_backward", "optim.Adam"), :attr:`Bug.reference` is that
+  object, and ``caught_by`` names a check of this module that takes one
+  argument, a candidate for the target, and returns a :class:`CheckResult`
+  (failing the variant, passing the reference). They are not network bugs:
+  :meth:`Bug.network` refuses them.
+
+:func:`get` and :func:`for_target` search both (:data:`ALL_BUGS`).
 """
 from __future__ import annotations
 
 import copy
+import importlib
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
 import numpy as np
 
-from . import activations, data, losses, mlp, train
+from . import activations, affine, bugs_autodiff, bugs_layers, bugs_training, data, losses, mlp, train
+from .bugs_autodiff import (check_autodiff_broadcast, check_autodiff_fan_out, check_autodiff_order,  # noqa: F401
+                            check_autodiff_repeated_backward)
+from .bugs_layers import (check_batchnorm_backward, check_bce_extreme_logits, check_dropout_backward,  # noqa: F401
+                          check_dropout_expectation)
+from .bugs_training import (check_adam_steps, check_momentum_steps, check_weight_decay_gradient,  # noqa: F401
+                            check_weight_decay_spares_biases)
+from .check_result import CheckResult
 
 
 # ---------------------------------------------------------------- the variants
@@ -94,8 +119,29 @@ class Bug:
     caught_by: str       # "grad_check" or a check function of this module
     activation: str = "relu"  # the hidden activation under which the bug shows
 
+    @property
+    def in_two_layer_network(self) -> bool:
+        """True for the section-5 bugs, whose bare target is a piece of the two-layer network."""
+        return "." not in self.target
+
+    @property
+    def reference(self) -> Callable:
+        """The correct function (or class) that ``variant`` replaces."""
+        if self.in_two_layer_network:
+            homes = {"forward": mlp, "softmax": losses, "softmax_cross_entropy_backward": losses,
+                     "affine_backward": affine, "relu_backward": activations, "leaky_relu_backward": activations}
+            return getattr(homes[self.target], self.target)
+        module, name = self.target.rsplit(".", 1)
+        return getattr(importlib.import_module(f"course_lib.{module}"), name)
+
+    def _require_network(self) -> None:
+        if not self.in_two_layer_network:
+            raise ValueError(f"{self.name} breaks {self.target}, not the two-layer network: use bug.variant in "
+                             f"place of bug.reference, and bugs.{self.caught_by} to catch it")
+
     def ops(self, activation: str | None = None) -> mlp.Ops:
         """The network's building blocks with this bug's variant swapped in."""
+        self._require_network()
         base = mlp.reference_ops(activation or self.activation)
         if self.target == "relu_backward" or self.target == "leaky_relu_backward":
             act = base.activation
@@ -108,6 +154,7 @@ class Bug:
         """(forward(params, X), backward(params, cache, Y)) of the two-layer network with this bug
         injected. Partials of module functions, not lambdas, so that they can be pickled (the
         grader hands them to a sandboxed student process by value)."""
+        self._require_network()
         ops = self.ops(activation)
         fwd = self.variant if self.target == "forward" else mlp.forward
         return partial(fwd, ops=ops), partial(mlp.backward, ops=ops)
@@ -149,17 +196,81 @@ CATALOGUE: dict[str, Bug] = {
 }
 
 
+EXTENDED_CATALOGUE: dict[str, Bug] = {
+    b.name: b
+    for b in [
+        Bug("bce_saturated_probabilities", "BCE on saturated probabilities",
+            "The binary cross entropy is computed from P = sigmoid(Z) and log P, log(1 - P): P rounds to exactly "
+            "1 once Z passes about 37 (to 0 below about -745), and log 0 makes the loss inf or NaN.",
+            "9.2", "binary_cross_entropy.sigmoid_binary_cross_entropy",
+            bugs_layers.sigmoid_binary_cross_entropy_from_probabilities, "check_bce_extreme_logits"),
+        Bug("batchnorm_no_variance_path", "Batch-norm backward without the variance path",
+            "The backward pass differentiates through the batch mean but treats the batch variance as a "
+            "constant, so dx misses the term -x_hat * mean(dx_hat * x_hat).",
+            "9.3", "batchnorm.batchnorm_backward", bugs_layers.batchnorm_backward_without_variance_path,
+            "check_batchnorm_backward"),
+        Bug("dropout_mask_redrawn", "Dropout mask redrawn in backward",
+            "The backward pass draws a new mask instead of reusing the forward's from the cache, so gradient "
+            "flows through units that were dropped.",
+            "9.4", "dropout.dropout_backward", bugs_layers.dropout_backward_redrawn_mask, "check_dropout_backward"),
+        Bug("dropout_not_rescaled", "Dropout not rescaled",
+            "Training-time dropout zeroes units but does not divide the survivors by 1 - p, so activations are "
+            "smaller in training than at evaluation; forward and backward agree, so a gradient check passes.",
+            "9.4", "dropout.dropout_forward", bugs_layers.dropout_forward_not_rescaled, "check_dropout_expectation"),
+        Bug("weight_decay_on_biases", "Weight decay on the biases",
+            "The L2 penalty's gradient is added to every parameter, biases included, instead of to the weights only.",
+            "11.2", "weight_decay.l2_penalty_gradient", bugs_training.l2_penalty_gradient_with_biases,
+            "check_weight_decay_spares_biases"),
+        Bug("l2_gradient_doubled", "L2 gradient with an extra factor 2",
+            "The penalty is (lam/2)||W||^2 but its gradient is written 2 lam W instead of lam W, doubling the decay.",
+            "11.2", "weight_decay.l2_penalty_gradient", bugs_training.l2_penalty_gradient_doubled,
+            "check_weight_decay_gradient"),
+        Bug("momentum_previous_gradient", "Momentum with the previous gradient",
+            "The velocity is updated with the previous step's gradient instead of this step's, so every update "
+            "lags one gradient behind (and the first does not move).",
+            "11.3", "optim.Momentum", bugs_training.MomentumPreviousGradient, "check_momentum_steps"),
+        Bug("adam_no_bias_correction", "Adam without bias correction",
+            "Adam divides the raw averages m / sqrt(v), which start at 0, without dividing by 1 - b1^t and "
+            "1 - b2^t: the early steps are several times too large.",
+            "11.4", "optim.Adam", bugs_training.AdamWithoutBiasCorrection, "check_adam_steps"),
+        Bug("autodiff_wrong_order", "Wrong topological order",
+            "The backward pass walks the graph breadth first from the loss, so a node reached by a short path "
+            "passes its gradient on before a longer path has added its share.",
+            "12.2", "autodiff.backward", bugs_autodiff.backward_breadth_first, "check_autodiff_order"),
+        Bug("autodiff_overwrite_at_fan_out", "Overwriting at fan-out",
+            "Each share of a gradient is assigned (=) to the parent instead of added (+=), so a node used twice "
+            "keeps only one share; invisible until a node is reused.",
+            "12.3", "autodiff.backward", bugs_autodiff.backward_overwriting_at_fan_out, "check_autodiff_fan_out"),
+        Bug("autodiff_broadcast_not_summed", "Broadcast gradient not summed back",
+            "The gradient of an operand broadcast in the forward pass (a bias over the batch) is not summed over "
+            "the broadcast axes, so it takes the batch's shape.",
+            "12.4", "autodiff.backward", bugs_autodiff.backward_broadcast_not_summed, "check_autodiff_broadcast"),
+        Bug("autodiff_grad_not_reset", "Gradients not reset between steps",
+            "The parameters' gradients are not set back to zero before a backward pass, so each step adds the new "
+            "gradient to all the old ones.",
+            "12.6", "autodiff.backward", bugs_autodiff.backward_without_reset, "check_autodiff_repeated_backward"),
+    ]
+}
+
+ALL_BUGS: dict[str, Bug] = {**CATALOGUE, **EXTENDED_CATALOGUE}
+
+
 def get(name: str) -> Bug:
-    """The catalogue entry called ``name``."""
+    """The catalogue entry called ``name`` (either registry)."""
     try:
-        return CATALOGUE[name]
+        return ALL_BUGS[name]
     except KeyError:
-        raise ValueError(f"no bug called {name!r}; the catalogue has {sorted(CATALOGUE)}") from None
+        raise ValueError(f"no bug called {name!r}; the catalogue has {sorted(ALL_BUGS)}") from None
 
 
 def for_target(target: str) -> list[Bug]:
-    """Every catalogued bug that breaks the reference function ``target``."""
-    return [b for b in CATALOGUE.values() if b.target == target]
+    """Every catalogued bug that breaks the reference function ``target`` (either registry)."""
+    return [b for b in ALL_BUGS.values() if b.target == target]
+
+
+def in_section(prefix: str) -> list[Bug]:
+    """The catalogued bugs of a section or notebook: ``in_section("9.")`` gives notebook 09's."""
+    return [b for b in ALL_BUGS.values() if b.section.startswith(prefix)]
 
 
 def syllabus_overfit(name: str | None = None, activation: str = "relu", lr: float = 0.5, steps: int = 200) -> np.ndarray:
@@ -184,18 +295,6 @@ def curve_gap(a, b) -> float:
 
 
 # ------------------------------------- checks for what a gradient check cannot see
-@dataclass
-class CheckResult:
-    """The outcome of one system check: ``ok`` and a sentence saying why."""
-
-    name: str
-    ok: bool
-    message: str
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-
 def check_interleaved_forward(forward: Callable, backward: Callable, params: dict, seed: int = 0) -> CheckResult:
     """Forward batch A, forward batch B, then backward with A's cache: the gradient must be A's.
 

@@ -1,6 +1,8 @@
 """Numerical gradient checking (syllabus section 4).
 
 ``numerical_gradient`` estimates a gradient by central differences;
+``numerical_gradient_array`` does the same for a layer with an array output,
+against an upstream gradient (a vector-Jacobian product, so no loss is needed);
 ``rel_error`` compares two gradients exactly as the syllabus defines it;
 ``grad_check`` checks named parameter groups and returns a readable report.
 """
@@ -29,20 +31,45 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-5)
     x: any shape, a float array -> gradient: the same shape and dtype.
     Costs two calls of f per entry.
     """
+    # A scalar loss is the VJP with dout = 1.
+    return numerical_gradient_array(f, x, np.ones(()), eps)
+
+
+def _float_copy(value) -> np.ndarray:
+    value = np.asarray(value)
+    return np.array(value, dtype=value.dtype if np.issubdtype(value.dtype, np.floating) else np.float64)
+
+
+def numerical_gradient_array(f: Callable[[], np.ndarray], x: np.ndarray, dout: np.ndarray,
+                             eps: float = 1e-5) -> np.ndarray:
+    """Central-difference estimate of the vector-Jacobian product sum(dout * df/dx).
+
+    The layer-level check (CS231n's ``eval_numerical_gradient_array``): for a
+    layer ``out = f()`` and an upstream gradient ``dout``, entry j of the result
+    is d/dx_j of sum(dout * f()), which is what ``backward(dout, cache)`` must
+    return for x. f: a function of no arguments whose array value depends on
+    ``x``, which is perturbed in place (and every entry restored, even when f
+    raises). x: any shape, a float array; dout: f()'s shape
+    -> gradient: x's shape and dtype. Costs two calls of f per entry of x.
+    """
     if not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"x must be a float array to be perturbed, got dtype {x.dtype}")
+    dout = np.asarray(dout)
     grad = np.zeros_like(x)
     for idx in np.ndindex(x.shape):  # indexes x itself, so views and strided arrays work too
         original = x[idx]
         try:
             x[idx] = original + eps
-            f_plus = f()
+            # Copies (f may return x itself, or a view of it), kept in f's own precision so that an
+            # extended-precision oracle (np.longdouble) is not rounded to float64 before subtracting.
+            out_plus = _float_copy(f())
             x[idx] = original - eps
-            f_minus = f()
+            out_minus = _float_copy(f())
         finally:
             x[idx] = original
-        # The O(eps) error terms cancel in the difference, leaving O(eps^2).
-        grad[idx] = (f_plus - f_minus) / (2 * eps)
+        if out_plus.shape != dout.shape:
+            raise ValueError(f"f() returned shape {out_plus.shape} but dout has shape {dout.shape}")
+        grad[idx] = np.sum(dout * (out_plus - out_minus)) / (2 * eps)
     return grad
 
 

@@ -51,7 +51,11 @@ class Linear(Layer):
 
     @classmethod
     def init(cls, d_in: int, d_out: int, rng: np.random.Generator, gain: float = 2.0, dtype=np.float64) -> "Linear":
-        """W ~ N(0, gain / d_in) (He for gain 2, Xavier-like for gain 1), b = 0."""
+        """W ~ N(0, gain / d_in) (He for gain 2, LeCun for gain 1), b = 0.
+
+        W: (d_in, d_out), b: (d_out,). Other schemes (Glorot, zeros...) are in
+        :mod:`course_lib.init`, whose ``stack`` builds whole networks with them.
+        """
         W = rng.standard_normal((d_in, d_out)) * np.sqrt(gain / d_in)
         return cls(W.astype(dtype), np.zeros(d_out, dtype=dtype))
 
@@ -179,9 +183,11 @@ class Sequential:
 def mlp_stack(sizes: list[int], activation: type = ReLU, seed: int = 0, dtype=np.float64) -> Sequential:
     """Linear / activation / ... / Linear for the layer widths ``sizes`` = [d0, d1, ..., C].
 
-    Hidden layers use He initialisation, the last one Xavier-like, drawn in
-    order from ``default_rng(seed)``; for sizes [d0, d1, C] this equals
-    :func:`course_lib.mlp.init_params` with the same seed.
+    Hidden layers use He initialisation (variance 2/d_in), the last one LeCun's
+    (variance 1/d_in, which the syllabus calls "Xavier-like"), drawn in order
+    from ``default_rng(seed)``; for sizes [d0, d1, C] this equals
+    :func:`course_lib.mlp.init_params` with the same seed. Other schemes:
+    :func:`course_lib.init.stack`.
     """
     rng = np.random.default_rng(seed)
     layers: list = []
@@ -191,3 +197,16 @@ def mlp_stack(sizes: list[int], activation: type = ReLU, seed: int = 0, dtype=np
         if not last:
             layers.append(activation())
     return Sequential(layers)
+
+
+# The activation layers by the names of course_lib.activations.ACTIVATIONS.
+ACTIVATION_LAYERS: dict[str, type] = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}
+
+
+def set_training(net: Sequential, training: bool) -> Sequential:
+    """Switch every layer of ``net`` that has a train/eval mode (``training``: dropout,
+    batch norm) to training (True) or evaluation (False); returns ``net``."""
+    for layer in net.layers:
+        if hasattr(layer, "training"):
+            layer.training = bool(training)
+    return net

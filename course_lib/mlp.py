@@ -16,6 +16,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from . import init
 from .activations import Activation, get_activation
 from .affine import affine_backward, affine_forward
 from .losses import cross_entropy, softmax, softmax_cross_entropy_backward
@@ -42,16 +43,18 @@ _RELU_OPS = reference_ops("relu")
 
 
 def init_params(d0: int, d1: int, C: int, seed: int = 0, dtype=np.float64, scale: float = 1.0) -> dict:
-    """Initial parameters: He for W1, Xavier-like for W2, zero biases.
+    """Initial parameters: He for W1 (variance 2/d0), LeCun for W2 (variance 1/d1), zero biases.
 
+    The syllabus calls W2's initialisation "Xavier-like"; variance 1/d_in is
+    LeCun's (Glorot's, or Xavier's, is 2/(d_in + d_out)): see :mod:`course_lib.init`.
     Draws W1 then W2 from ``default_rng(seed)``, the syllabus's order, so that
     seed 0 reproduces its figures. ``scale`` multiplies both weight matrices
     (1.0 is the standard initialisation).
     Returns {"W1": (d0, d1), "b1": (d1,), "W2": (d1, C), "b2": (C,)}.
     """
     rng = np.random.default_rng(seed)
-    W1 = rng.standard_normal((d0, d1)) * np.sqrt(2.0 / d0)
-    W2 = rng.standard_normal((d1, C)) * np.sqrt(1.0 / d1)
+    W1 = init.he(d0, d1, rng)
+    W2 = init.lecun(d1, C, rng)
     return {
         "W1": (scale * W1).astype(dtype),
         "b1": np.zeros(d1, dtype=dtype),

@@ -94,3 +94,49 @@ def plot_gradient_magnitudes(grads: dict, ax=None, title: str = "Gradient magnit
     ax.set_ylabel("gradient norm ||dL/dθ||")
     ax.set_title(title)
     return ax
+
+
+def plot_layer_histograms(stats: list, ax=None, title: str = "Activations per layer", bins: int = 60,
+                          xlabel: str = "value"):
+    """One histogram per layer, drawn as a line so that ten layers stay readable on one Axes.
+
+    stats: :class:`course_lib.diagnostics.LayerStats` records, first layer first (e.g.
+    ``network_statistics(...).activations``); each legend entry gives the layer's std and
+    fraction of exact zeros. The bins are shared, so the widths compare across layers.
+    """
+    ax = _axes(ax, figsize=(7, 4))
+    finite = [s.values[np.isfinite(s.values)] for s in stats]
+    everything = np.concatenate(finite) if finite else np.zeros(1)
+    lo, hi = (float(everything.min()), float(everything.max())) if everything.size else (0.0, 1.0)
+    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    for i, (s, v) in enumerate(zip(stats, finite)):
+        density, _ = np.histogram(v, bins=edges, density=True)
+        ax.plot(centres, density, _STYLES[i % len(_STYLES)], color=_COLOURS[i % len(_COLOURS)], linewidth=1.5,
+                label=f"{s.name}: std {s.std:.2g}, {s.fraction_zero:.0%} zero")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="x-small")
+    return ax
+
+
+def plot_layer_statistics(curves: dict, ax=None, title: str = "Standard deviation per layer",
+                          ylabel: str = "standard deviation (log scale)"):
+    """The spread of each layer's values against depth, one line per label.
+
+    curves: label -> list of :class:`course_lib.diagnostics.LayerStats`, first layer first
+    (e.g. {"activations, He": stats.activations, "gradients, He": stats.activation_grads}).
+    A straight line down is vanishing, up is exploding, flat is a healthy initialisation.
+    """
+    ax = _axes(ax)
+    for i, (label, stats) in enumerate(curves.items()):
+        ax.semilogy(np.arange(1, len(stats) + 1), [max(s.std, 1e-300) for s in stats], _STYLES[i % len(_STYLES)],
+                    marker="os^D"[i % 4], color=_COLOURS[i % len(_COLOURS)], label=label)
+    ax.set_xlabel("layer (1 = nearest the input)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    return ax
