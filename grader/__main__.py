@@ -70,7 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--course", type=Path, default=None, help="the course folder (default: the current directory)")
     parser.add_argument("--workspace", type=Path, default=None,
                         help="where submissions and results are kept (default <course>/grader/work)")
+    # The same two options are accepted after the command too (`grade ... --workspace DIR`).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--course", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--workspace", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_parser = sub.add_parser
+    sub.add_parser = lambda *a, **k: _add_parser(*a, parents=[common], **k)
     rel = sub.add_parser("release", help="regenerate notebooks/ from solutions/")
     rel.add_argument("--dest", help="write the student notebooks here instead of notebooks/")
     rel.add_argument("--verbose", action="store_true", help="show nbgrader's log")

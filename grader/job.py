@@ -241,7 +241,7 @@ def check_exercise(replayer: Replayer, position: int, ex, seeds: Seeds, opts: Jo
             break
     for name in dict.fromkeys(refused):
         replayer.flags.append(R.Flag(ex.grade_id, f"while {ex.grade_id.removeprefix('test_')} was checked, the code "
-                                                  f"called {name}, the reference it is compared with"))
+                                                  f"called {name}, which computes what it is compared with"))
     if result.status == "ok":
         result.score = ex.points
     return result
@@ -261,12 +261,12 @@ _IPYTHON_REPORTING = {"showtraceback", "showsyntaxerror", "_showtraceback", "set
 def static_flags(student_cells: list) -> list:
     """Code that replaces a library's function, a checker or IPython's error reporting, by cell."""
     out = []
+    aliases: dict = {}   # what each imported name stands for, from the cells so far
     for index, source in student_cells:
         try:
             tree = ast.parse(source)
         except SyntaxError:
             continue
-        aliases = {}
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 for a in node.names:

@@ -26,6 +26,11 @@ from . import policy
 STUDENT = "/opt/course/student.py"
 
 
+def bwrap() -> str | None:
+    """The bubblewrap executable (COURSE_GRADER_BWRAP names another one, for tests that take it away)."""
+    return shutil.which(os.environ.get("COURSE_GRADER_BWRAP", "bwrap"))
+
+
 @dataclass
 class Limits:
     memory_mb: int = policy.MEMORY_MB
@@ -186,15 +191,16 @@ def _system_mounts() -> list:
 
 def bwrap_argv(sandbox_dir: Path, limits: Limits, seccomp_fd: int | None, inner: list, extra: list = ()) -> list:
     """The bubblewrap command line for ``inner`` (policy.py's allow-list)."""
-    argv = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
-            "--die-with-parent", "--new-session", "--disable-userns", "--clearenv"]
-    for k, v in policy.ENVIRONMENT.items():
+    argv = [bwrap() or "bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop",
+            "ALL", "--die-with-parent", "--new-session", "--disable-userns", "--clearenv"]
+    layout = policy.python_layout()
+    for k, v in {**policy.ENVIRONMENT, **layout["env"]}.items():
         argv += ["--setenv", k, v]
     argv += _system_mounts()
-    for root in policy.python_roots():
-        argv += ["--ro-bind", str(root), str(root)]
-    for hidden in policy.hidden_inside_python():
-        argv += ["--tmpfs", str(hidden)]
+    for host, inside in layout["mounts"]:
+        argv += ["--ro-bind", str(host), str(inside)]
+    for hidden in policy.hidden_inside_python(layout):
+        argv += ["--tmpfs", hidden]
     argv += ["--ro-bind", str(sandbox_dir), "/opt/course", "--proc", "/proc", "--dev", "/dev",
              "--size", str(limits.scratch_mb << 20), "--tmpfs", "/tmp", *extra, "--remount-ro", "/", "--chdir", "/tmp"]
     if seccomp_fd is not None:
@@ -202,8 +208,11 @@ def bwrap_argv(sandbox_dir: Path, limits: Limits, seccomp_fd: int | None, inner:
     return argv + ["--", *inner]
 
 
-def student_argv(rfd: int, wfd: int, python: str = sys.executable) -> list:
-    return [python, "-I", "-S", "-B", STUDENT, f"--fds={rfd},{wfd}", *policy.site_dirs()]
+def student_argv(rfd: int, wfd: int, sandboxed: bool = True) -> list:
+    if sandboxed:
+        layout = policy.python_layout()
+        return [layout["python"], "-I", "-S", "-B", STUDENT, f"--fds={rfd},{wfd}", *layout["site"]]
+    return [sys.executable, "-I", "-S", "-B", STUDENT, f"--fds={rfd},{wfd}", *policy.site_dirs()]
 
 
 def _prlimit(limits: Limits) -> list:
@@ -222,7 +231,7 @@ class Launch:
         self.cgroup: Cgroup | None = None
 
     def spawn(self, rfd: int, wfd: int) -> subprocess.Popen:
-        inner = student_argv(rfd, wfd)
+        inner = student_argv(rfd, wfd, sandboxed=self.status.ok)
         pass_fds = [rfd, wfd]
         if self.status.ok:
             seccomp_fd = _memfd(seccomp_program())
@@ -290,7 +299,7 @@ class Launch:
 @functools.lru_cache(maxsize=1)
 def probe() -> Status:
     """Can this machine sandbox student code as the policy says? (Checked by really doing it.)"""
-    if not shutil.which("bwrap"):
+    if not bwrap():
         return Status("none", "bubblewrap (bwrap) is not installed",
                       "install it: `apt-get install bubblewrap` (Debian, Ubuntu) or `dnf install bubblewrap`")
     try:
@@ -300,7 +309,7 @@ def probe() -> Status:
                       "install libseccomp (`apt-get install libseccomp2`) and the Python package pyseccomp")
     fd = _memfd(program)
     try:
-        argv = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
+        argv = [bwrap(), "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
                 "--die-with-parent", "--new-session", "--disable-userns", *_system_mounts(), "--proc", "/proc",
                 "--dev", "/dev", "--remount-ro", "/", "--seccomp", str(fd), "--", "/bin/true"]
         run = subprocess.run(argv, capture_output=True, text=True, pass_fds=[fd], timeout=30)

@@ -25,6 +25,9 @@ SANDBOX_REAL_BASES: set = set()
 # The reference each exercise is compared with (by its checker). While an exercise is checked,
 # the grader refuses these to the student side, in every form (see grader/sandbox/trusted.py).
 _A, _L, _M, _G = "course_lib.activations", "course_lib.losses", "course_lib.mlp", "course_lib.gradcheck"
+# Other course code that computes the two-layer network's whole gradient: refused with mlp.backward.
+_OTHER_BACKWARDS = ["course_lib.autodiff.backward", "course_lib.autodiff.value_and_grad", "course_lib.autodiff.mlp_loss",
+                    "course_lib.train.sequential_network", "course_lib.layers.Sequential"]
 REFERENCES = {
     "check_layer_shapes": [],
     "check_affine": ["course_lib.affine.affine_forward"],
@@ -38,16 +41,16 @@ REFERENCES = {
     "check_output_layer_backward": ["course_lib.affine.affine_backward"],
     "check_hidden_layer_backward": ["course_lib.affine.affine_backward"],
     "check_relu_backward": [f"{_A}.relu_backward"],
-    "check_backward": [f"{_M}.backward"],
-    "check_sgd_step": [f"{_M}.sgd_step"],
-    "check_numerical_gradient": [f"{_G}.numerical_gradient", f"{_G}.eps_sweep"],
+    "check_backward": [f"{_M}.backward", *_OTHER_BACKWARDS],
+    "check_sgd_step": [f"{_M}.sgd_step", "course_lib.optim.SGD"],
+    "check_numerical_gradient": [f"{_G}.numerical_gradient", f"{_G}.numerical_gradient_array", f"{_G}.eps_sweep"],
     "check_rel_error": [f"{_G}.rel_error"],
     "check_grad_check_group": [f"{_G}.grad_check"],
     "check_cache_unchanged": ["course_lib.bugs.check_cache_unchanged"],
     "check_interleaved_forward_ok": ["course_lib.bugs.check_interleaved_forward"],
     "check_answers": [],
-    "check_fixed_backward": [f"{_M}.backward"],
-    "check_overfit_tiny_batch": ["course_lib.train.train"],
+    "check_fixed_backward": [f"{_M}.backward", *_OTHER_BACKWARDS],
+    "check_overfit_tiny_batch": ["course_lib.train.train", "course_lib.train.fit", "course_lib.experiments.train_network"],
     "check_predict": [f"{_M}.predict"],
     "check_train_digits": ["course_lib.data.digits"],
     "check_Linear": ["course_lib.layers.Linear"],
@@ -98,20 +101,33 @@ def banned_functions(checker: str, real: dict) -> dict:
 
 
 # -------------------------------------------------------------------------------- file system
-def python_roots() -> list[Path]:
-    """The folders the sandbox's Python needs: its standard library and the installed packages."""
-    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        p = sysconfig.get_paths().get(key)
-        if p:
-            roots.add(Path(p).resolve())
-    # The interpreter itself (a venv's python is a link into the base installation).
-    roots.add(Path(os.path.realpath(sys.executable)).parent.parent)
-    keep = []
-    for r in sorted(roots, key=lambda p: len(p.parts)):
-        if not any(r.is_relative_to(k) for k in keep) and not r.is_relative_to("/usr"):
-            keep.append(r)
-    return keep
+def python_layout() -> dict:
+    """Where the student process's Python is, inside the sandbox: the interpreter's own installation
+    at /opt/python (unless it is part of /usr, which is shown anyway) and each folder of installed
+    packages at /opt/site/N. No path of the grading machine appears: not its home, not the course.
+    Returns {"mounts": [(host path, sandbox path)], "python": interpreter in the sandbox,
+    "site": [sandbox site folders], "env": {extra environment}}."""
+    real = Path(os.path.realpath(sys.executable))
+    base = Path(sys.base_prefix).resolve()
+    mounts, env = [], {}
+    if base.is_relative_to("/usr"):
+        python = str(real)
+    else:
+        mounts.append((base, Path("/opt/python")))
+        python = str(Path("/opt/python") / real.relative_to(base)) if real.is_relative_to(base) else str(real)
+        # The interpreter finds libpython through an absolute run path into its real prefix.
+        env["LD_LIBRARY_PATH"] = "/opt/python/lib"
+    site = []
+    for i, d in enumerate(site_dirs()):
+        host = Path(d).resolve()
+        if host.is_relative_to(base) and not base.is_relative_to("/usr"):
+            site.append(str(Path("/opt/python") / host.relative_to(base)))
+        elif host.is_relative_to("/usr"):
+            site.append(str(host))
+        else:
+            mounts.append((host, Path(f"/opt/site/{i}")))
+            site.append(f"/opt/site/{i}")
+    return {"mounts": mounts, "python": python, "site": site, "env": env}
 
 
 def site_dirs() -> list[str]:
@@ -124,15 +140,14 @@ def site_dirs() -> list[str]:
     return out
 
 
-def hidden_inside_python() -> list[Path]:
-    """course_lib and the grader as installed packages (a wheel install puts them in site-packages):
-    covered by empty folders, so that only the stubbed copy can be imported."""
+def hidden_inside_python(layout: dict) -> list[str]:
+    """course_lib and the grader as installed packages (a wheel install puts them in site-packages),
+    as sandbox paths: covered by empty folders, so that only the stubbed copy can be imported."""
     out = []
-    for d in site_dirs():
+    for host, inside in zip(site_dirs(), layout["site"]):
         for name in ("course_lib", "grader"):
-            p = Path(d) / name
-            if p.exists():
-                out.append(p)
+            if (Path(host) / name).exists():
+                out.append(f"{inside}/{name}")
     return out
 
 

@@ -52,15 +52,17 @@ _ERROR_CLASSES: dict = {}
 
 
 def student_error(type_name: str, message: str, tb: str) -> StudentError:
+    """An exception standing for the student's: named like it (a checker that says "your function raised
+    X" names the student's X, never the grader's class), a subclass of the builtin of that name."""
     base = getattr(builtins, type_name, None)
     if not (isinstance(base, type) and issubclass(base, Exception)) or issubclass(base, StudentError):
         base = None
-    key = type_name if base is not None else None
-    cls = _ERROR_CLASSES.get(key)
+    name = type_name if type_name.isidentifier() else "Exception"
+    cls = _ERROR_CLASSES.get(name)
     if cls is None:
         bases = (StudentError, base) if base is not None else (StudentError,)
-        cls = type(type_name if base is not None else "StudentError", bases, {"type_name": type_name})
-        _ERROR_CLASSES[key] = cls
+        cls = type(name, bases, {"type_name": name})
+        _ERROR_CLASSES[name] = cls
     err = cls(message)
     err.type_name, err.student_traceback = type_name, tb
     return err
@@ -114,6 +116,19 @@ class _StudentClassMeta(type):
 
     def __repr__(cls):
         return f"<your class {cls.__name__}>"
+
+
+_PROXY_CLASSES: dict = {}
+
+
+def _proxy_class(callable_: bool, type_name: str) -> type:
+    """A proxy class named like the student's type, so that a checker describing an answer by
+    ``type(x).__name__`` says what the student wrote ("function", "MyCache"), never the grader's name."""
+    name = type_name if type_name.isidentifier() else ("function" if callable_ else "object")
+    key = (callable_, name)
+    if key not in _PROXY_CLASSES:
+        _PROXY_CLASSES[key] = type(name, (StudentFunction if callable_ else StudentObject,), {"__slots__": ()})
+    return _PROXY_CLASSES[key]
 
 
 def _student_class(session, handle):
@@ -309,8 +324,7 @@ class Session:
     def _make_proxy(self, handle):
         if handle.kind == "class":
             return _student_class(self, handle)
-        cls = StudentFunction if handle.kind == "function" else StudentObject
-        return cls(self, handle)
+        return _proxy_class(handle.kind == "function", handle.type_name)(self, handle)
 
     # ------------------------------------------------------ serving the stubs
     def _serve(self, op, values, body):
@@ -323,8 +337,8 @@ class Session:
                 return self._serve_op(op, values, body)
         except ReferenceRefused as refused:
             return "raise", {"refused": True, "type": "RuntimeError",
-                             "message": f"{refused.name} is the reference this exercise is compared with: "
-                                        "it is not available while the exercise is graded; write your own"}, None
+                             "message": f"{refused.name} computes what this exercise is compared with, so it is not "
+                                        "available while the exercise is graded: write your own"}, None
         except (CallTimeout, StudentProcessDied, StudentProtocolError, KeyboardInterrupt):
             raise
         except Exception as e:  # the course's code raised on what the student passed: theirs to see
@@ -354,8 +368,10 @@ class Session:
             if not isinstance(cls, type) or not isinstance(name, str) or not isinstance(obj, cls):
                 raise ChannelError("malformed course method call")
             member = _class_member(cls, name)
+            before = {k: id(v) for k, v in obj.__dict__.items()}
             result = member(obj, *args, **kwargs)
-            state = dict(obj.__dict__) if any(t[1] is obj for t in transients) else None
+            changed = {k: id(v) for k, v in obj.__dict__.items()} != before
+            state = dict(obj.__dict__) if changed and any(t[1] is obj for t in transients) else None
             return "ok", {"value": result}, state
         if op == "call":   # a function the checker handed over, called by the student's code
             target = values.get("target")
