@@ -171,3 +171,14 @@ def test_unsafe_grading_says_so_on_every_output(tmp_path):
     assert "without the sandbox" in (tmp_path / "out" / "report.html").read_text()
     record = json.loads(next((tmp_path / "work" / "results").rglob("*.json")).read_text())
     assert record["sandbox"].startswith("none") and all(e["status"] == "ok" for e in record["exercises"])
+
+
+def test_the_report_lists_copied_answers(graded):
+    out, _, _, _ = graded
+    section = (out / "report.html").read_text().split("<h2>Answers that look copied</h2>")[1].split("<h2>")[0]
+    rows = [r for r in section.split("<tr>") if "<td>" in r]
+    assert any("copies_a_friend_a" in r and "copies_a_friend_b" in r for r in rows), section
+    assert any("copies_reference_source" in r and ("published solution" in r or "course_lib.losses.softmax" in r)
+               for r in rows), section
+    honest = {s.name for s in corpus.HONEST} - {"honest_perfect"}
+    assert not any(name in r for r in rows for name in honest), section

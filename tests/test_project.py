@@ -17,14 +17,15 @@ def _pip_requirements() -> dict:
 
 
 def _conda_requirements() -> dict:
+    """conda's packages, and those environment.yml installs with pip (not on conda-forge)."""
     out = {}
     in_deps = False
     for line in (ROOT / "environment.yml").read_text().splitlines():
         if line.startswith("dependencies:"):
             in_deps = True
             continue
-        m = re.match(r"  - ([A-Za-z0-9_.-]+)(.*)$", line)
-        if in_deps and m and m.group(1) not in ("python", "pip"):
+        m = re.match(r"(?:  |      )- ([A-Za-z0-9_.-]+)(.*)$", line)
+        if in_deps and m and m.group(1) not in ("python", "pip", "-e"):
             out[m.group(1).lower()] = m.group(2).replace(" ", "")
     return out
 

@@ -137,6 +137,7 @@ def write(records: list[NotebookResult], out: Path, ws: Workspace, course: Cours
             parts.append(f"<tr><td>{e(r.student)}</td><td>{e(r.assignment)}/{e(r.notebook)}</td><td>{e(marked)}</td>"
                          f"<td>{seen}</td></tr>")
         parts.append("</table>")
+    parts += _similar_section(ws, course, e)
     if problems:
         parts.append("<h2>Submissions that could not be graded normally</h2><table><tr><th>student</th>"
                      "<th>notebook</th><th>status</th><th>reason</th></tr>")
@@ -147,3 +148,36 @@ def write(records: list[NotebookResult], out: Path, ws: Workspace, course: Cours
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(parts), encoding="utf-8", errors="backslashreplace")
     return out
+
+
+def _similar_section(ws: Workspace, course: Course, e) -> list:
+    """Answers that match each other, the published solution or course_lib's reference."""
+    from ..sandbox.policy import REFERENCES
+    from ..spec import load_all
+    from .similarity import find
+
+    specs = load_all(ws.specs) if ws.specs.exists() else {}
+    references: dict = {}
+    for (a, n), spec in specs.items():
+        by_id = {x.grade_id: x for x in course.layout[a][n]}
+        for ex in spec.exercises:
+            sol = by_id.get(ex.grade_id)
+            if sol is not None and sol.solution_id:
+                for call in ex.calls:
+                    references.setdefault(sol.solution_id, []).extend(REFERENCES.get(call.checker, []))
+    try:
+        matches = find(ws, course, specs, {k: sorted(set(v)) for k, v in references.items()})
+    except Exception as err:  # noqa: BLE001  (the report is written without this section, and says why)
+        return [f"<h2>Answers that look copied</h2><p>Not computed: {e(type(err).__name__)}: {e(err)}</p>"]
+    out = ["<h2>Answers that look copied</h2><p>Solution cells that share at least "
+           "90% of their fingerprints (copydetect, names and layout normalised) with another student's, with "
+           "the published solution, or with course_lib's reference; the stub each cell started from does not "
+           "count, and short answers are not compared. This does not change any score: it is for you to look "
+           "at.</p>"]
+    if not matches:
+        return out + ["<p>None.</p>"]
+    out.append("<table><tr><th>notebook</th><th>cell</th><th>answer</th><th>matches</th><th>similarity</th></tr>")
+    for m in sorted(matches, key=lambda m: (m.assignment, m.cell, m.first, m.second)):
+        out.append(f"<tr><td>{e(m.assignment)}</td><td><code>{e(m.cell)}</code></td><td>{e(m.first)}</td>"
+                   f"<td>{e(m.second)}</td><td>{m.similarity:.0%}</td></tr>")
+    return out + ["</table>"]
