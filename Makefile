@@ -2,7 +2,10 @@
 # Both set up .venv/ first; a second run reinstalls nothing unless pyproject.toml changed.
 # `make explorer` serves the loss-curve explorer as a web app; `make screenshots` retakes docs/images.
 
-PYTHON ?= python3.11
+# Any Python from 3.11 on: the first of these that is installed (or PYTHON=... to choose).
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3.14 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && \
+	{ echo $$p; break; }; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -20,9 +23,20 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 LAB_ARGS ?=
 EXPLORER_ARGS ?=
 
-setup: $(STAMP)
+setup: venv-python $(STAMP)
+
+# `make setup PYTHON=python3.12` in a clone whose .venv was built by another Python rebuilds it (and says so).
+.PHONY: venv-python
+venv-python:
+ifeq ($(origin PYTHON),command line)
+	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c 'import sys; print(sys.version_info[:2])')" != "$$($(PYTHON) -c 'import sys; print(sys.version_info[:2])')" ]; then \
+	  echo "$(VENV) was built with Python $$($(BIN)/python -c 'import platform; print(platform.python_version())'); rebuilding it with $(PYTHON) ($$($(PYTHON) -c 'import platform; print(platform.python_version())'))"; \
+	  rm -rf $(VENV); fi
+endif
 
 $(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "This course needs Python 3.11 or newer, and none was found: install one, or pass PYTHON=/path/to/python3.x"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "$(PYTHON) is older than Python 3.11"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -89,6 +89,8 @@ def prepare(ws: Workspace, course: Course) -> dict:
         if run.returncode != 0:
             raise SystemExit(f"course-grader: nbgrader could not release the course:\n{run.stdout[-3000:]}")
         for (assignment, notebook), source in course.sources.items():
+            if not course.layout[assignment][notebook]:
+                continue   # nothing graded in it (the explorer)
             released = nbformat.read(ws.template / "release" / assignment / f"{notebook}.ipynb", as_version=4)
             S.save(S.build(source, released, assignment, notebook), ws.specs)
         stamp.write_text(fp)
