@@ -9,6 +9,7 @@ the grader forbids a graded function to call the reference it is compared with.
 from __future__ import annotations
 
 import copy
+from functools import lru_cache
 
 import numpy as np
 
@@ -25,13 +26,18 @@ def reference_shapes(N: int, d0: int, d1: int, C: int) -> dict:
     Returns {"X": (N, d0), "W1": (d0, d1), "b1": (d1,), "Z1": (N, d1), "A1": (N, d1),
     "W2": (d1, C), "b2": (C,), "Z2": (N, C), "Yhat": (N, C)}.
     """
+    return dict(_shapes(int(N), int(d0), int(d1), int(C)))
+
+
+@lru_cache(maxsize=256)
+def _shapes(N: int, d0: int, d1: int, C: int) -> tuple:
     params = mlp.init_params(d0, d1, C, seed=0)
     X = np.zeros((N, d0))
     Yhat, cache = mlp.forward(params, X)
     Z2 = affine_forward(cache["A1"], params["W2"], params["b2"])[0]
     arrays = {"X": X, "W1": params["W1"], "b1": params["b1"], "Z1": cache["Z1"], "A1": cache["A1"],
               "W2": params["W2"], "b2": params["b2"], "Z2": Z2, "Yhat": Yhat}
-    return {k: tuple(arrays[k].shape) for k in SHAPE_KEYS}
+    return tuple((k, tuple(arrays[k].shape)) for k in SHAPE_KEYS)
 
 
 def reference_count(layer_sizes) -> int:

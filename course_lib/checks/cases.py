@@ -148,13 +148,13 @@ def network_cases(hidden: bool = False, seed: int = 0) -> list[Case]:
 def logit_cases(hidden: bool = False, seed: int = 0) -> list[tuple[str, np.ndarray]]:
     """(label, Z: (N, C)) for softmax checks. Visible: two ordinary matrices and large logits whose
     rows have different maxima (1000 and -998), so that neither a shift by the global maximum nor
-    one by each row's minimum survives. Hidden adds a 1-row batch, two classes, rows near 1e3, the
+    one by each row's minimum or mean survives. Hidden adds a 1-row batch, two classes, rows near 1e3, the
     designed rows (800 and 900, maxima 1700 apart), equal logits, and a transposed strided view."""
     rng = np.random.default_rng(seed)
     cases = [("ordinary logits (4, 3)", rng.standard_normal((4, 3))),
              ("ordinary logits (5, 6)", 3 * rng.standard_normal((5, 6))),
              ("logits near ±1000, rows with different maxima",
-              np.array([[1000.0, 999.0, 998.0], [-1000.0, -999.0, -998.0], [1000.0, 1000.0, -1000.0]]))]
+              np.array([[1000.0, 999.0, 998.0], [-1000.0, -999.0, -998.0], [1000.0, -1000.0, -1000.0]]))]
     if hidden:
         cases += [
             ("a single row", rng.standard_normal((1, 4))),

@@ -199,14 +199,21 @@ def check_array(name: str, got, expected: np.ndarray, *, role: str | None = None
     if not finite_ok:
         bad = np.argwhere(~np.isfinite(arr))
         lines[0] = f"{name} contains inf or NaN ({len(bad)} of {arr.size} entries).{dtype_note}"
+        first = tuple(int(i) for i in bad[0])
+        if arr.ndim == 2:
+            row = first[0]
+            lines.append(f"  The first such row is row {row}: expected {preview(expected[row], k=6, digits=digits)}, "
+                         f"got {preview(arr[row], k=6, digits=digits)}.")
+        elif arr.ndim:
+            lines.append(f"  The first such entry is at index {first}: expected {expected[first]:.{digits}g}, "
+                         f"got {arr[first]}.")
     elif arr.ndim:
         with np.errstate(all="ignore"):
             worst = tuple(int(i) for i in np.unravel_index(np.nanargmax(np.abs(arr - expected)), arr.shape))
         lines.append(f"  The largest difference is at index {worst}: expected {expected[worst]:.{digits}g}, "
                      f"got {arr[worst]:.{digits}g}.")
     elif not same:
-        lines[-1] = f"  got      {float(arr):.{digits}g} (expected {float(expected):.{digits}g})."
-        del lines[1]
+        lines = [f"{name} is wrong: expected {float(expected):.{digits}g}, got {float(arr):.{digits}g}.{dtype_note}"]
     match = first_match(arr, variants, expected)
     if match is not None:
         findings_hints.append(match.hint)

@@ -11,10 +11,10 @@ from .. import bugs, mlp
 from ..activations import leaky_relu, relu
 from ..losses import LOG_GUARD, cross_entropy, softmax
 from ..snapshot import copy_data
-from .cases import logit_cases, network_cases, strided
+from .cases import designed_case, logit_cases, network_cases, strided
 from .compare import check_array, describe, unchanged
 from .core import Finding, call, fail, finish, interleaved_forward, is_number, passed
-from .recognise import BUG_HINTS, Variant
+from .recognise import BUG_HINTS, Variant, matches
 
 __all__ = ["check_relu", "check_softmax", "check_cross_entropy", "check_forward"]
 
@@ -67,7 +67,8 @@ def softmax_variants(Z: np.ndarray) -> list[Variant]:
                 "overflows to inf; inf / inf is NaN. Subtract each row's MAXIMUM instead (axis=1, keepdims=True), "
                 "which makes every exponent <= 0.")
     return [
-        Variant(BUG_HINTS[UNSTABLE], lambda: bugs.softmax_unshifted(Z), UNSTABLE),
+        Variant("exp of a logit above about 709 overflows to inf (exp(800) is inf in float64), and inf / inf is "
+                "NaN. " + BUG_HINTS[UNSTABLE], lambda: bugs.softmax_unshifted(Z), UNSTABLE),
         Variant("It shifts by the maximum of the whole matrix. A row whose own maximum lies far below it has every "
                 "exponential underflow to 0, and 0 / 0 is NaN. Shift each row by its own maximum: "
                 "Z.max(axis=1, keepdims=True).", lambda: _shifted(Z, Z.max()), UNSTABLE),
@@ -87,7 +88,7 @@ def softmax_variants(Z: np.ndarray) -> list[Variant]:
                 lambda: (lambda E: E / E.sum(axis=1))(np.exp(Z - Z.max(axis=1, keepdims=True)))
                 if Z.shape[0] == Z.shape[1] else None),
         Variant("It divides by the sum of the whole matrix: each ROW must sum to 1 (E.sum(axis=1, keepdims=True)).",
-                lambda: (lambda E: E / E.sum())(np.exp(Z - Z.max(axis=1, keepdims=True)))),
+                lambda: (lambda E: E / E.sum())(np.exp(Z - Z.max()))),
         Variant("The exponentials are not normalised: divide each row by its sum.",
                 lambda: np.exp(Z - Z.max(axis=1, keepdims=True))),
         Variant("That is the log of the softmax; return the probabilities themselves.",
@@ -125,18 +126,24 @@ def _ce_inputs(hidden: bool, seed: int) -> list[tuple[str, np.ndarray, np.ndarra
     # A confidently wrong prediction: log(0) unless guarded.
     inputs.append(("a prediction with probability exactly 0 on the true class",
                    np.array([[0.0, 0.1, 0.9], [0.6, 0.3, 0.1]]), np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])))
+    # A perfect prediction: log(1) = 0 exactly; a clip at 1 - 1e-7 or a guard above 1e-12 shows here.
+    inputs.append(("a perfect prediction", np.eye(4)[[2, 0, 3]], np.eye(4)[[2, 0, 3]]))
     if hidden:
         rng = np.random.default_rng(seed)
         p = rng.uniform(0.05, 0.95)
         inputs += [("two classes, the true one at probability exactly 0", np.array([[1.0, 0.0], [1 - p, p]]),
                     np.array([[0.0, 1.0], [0.0, 1.0]])),
-                   ("a perfect prediction", np.eye(4)[[2, 0, 3]], np.eye(4)[[2, 0, 3]])]
+                   ("Yhat a transposed strided view", strided(cases[4].Yhat.T.copy(), rng).T, cases[4].Y)]
     return inputs
 
 
 def _ce(Yhat, Y, log=np.log, guard=LOG_GUARD, clip=None):
     P = np.clip(Yhat, clip, 1 - clip) if clip else Yhat + guard
     return -np.sum(Y * log(P)) / Yhat.shape[0]
+
+
+BINARY = ("That is the binary cross entropy: it adds (1 - Y) log(1 - Yhat) for every class. With softmax outputs "
+          "and one-hot labels the loss is -(1/N) sum Y log(Yhat + 1e-12) alone.")
 
 
 def cross_entropy_variants(Yhat: np.ndarray, Y: np.ndarray) -> list[Variant]:
@@ -159,9 +166,8 @@ def cross_entropy_variants(Yhat: np.ndarray, Y: np.ndarray) -> list[Variant]:
                            f"log(Yhat + {g:g}).",
                            lambda other=other: -np.sum(Y * np.log(np.maximum(Yhat, other))) / N, **exact))
     out += [
-        Variant("That is the binary cross entropy: it adds (1 - Y) log(1 - Yhat) for every class. With softmax "
-                "outputs and one-hot labels the loss is -(1/N) sum Y log Yhat alone.",
-                lambda: -np.sum(Y * np.log(Yhat + g) + (1 - Y) * np.log(1 - Yhat + g)) / N),
+        Variant(BINARY, lambda: -np.sum(Y * np.log(Yhat + g) + (1 - Y) * np.log(1 - Yhat + g)) / N),
+        Variant(BINARY, lambda: -np.sum(Y * np.log(Yhat) + (1 - Y) * np.log(1 - Yhat)) / N),
         Variant(f"It is the sum over the batch: divide by N = {N} (the loss is a mean).",
                 lambda: _ce(Yhat, Y) * N if N > 1 else None),
         Variant(f"np.mean over every entry divides by N*C = {N * C}: sum over the classes, then divide by N only.",
@@ -177,10 +183,14 @@ def cross_entropy_variants(Yhat: np.ndarray, Y: np.ndarray) -> list[Variant]:
 
 
 def check_cross_entropy(fn, hidden: bool = False, seed: int = 0):
-    """fn(Yhat: (N, C), Y: (N, C) one-hot) -> L, a float: -(1/N) sum Y log(Yhat + 1e-12)."""
+    """fn(Yhat: (N, C), Y: (N, C) one-hot) -> L, a float: -(1/N) sum Y log(Yhat + 1e-12).
+
+    Every case is run first; a wrong answer is then named by the variant that reproduces the
+    student's loss on EVERY case (a 1e-7 guard and a clip at 1e-7 agree where a probability is 0,
+    and differ on a perfect prediction)."""
     ex = "cross_entropy"
-    inputs = _ce_inputs(hidden, seed)
-    for label, Yhat, Y in inputs:
+    runs = []
+    for label, Yhat, Y in _ce_inputs(hidden, seed):
         N, C = Yhat.shape
         done = call(ex, fn, Yhat, Y, on=f"Yhat: {Yhat.shape}, Y: {Y.shape} ({label})")
         got = done.result
@@ -193,12 +203,56 @@ def check_cross_entropy(fn, hidden: bool = False, seed: int = 0):
         if not (is_number(got) or (type(got) is np.ndarray and got.shape == ())):
             fail(ex, f"should return a single number (a float) for {label}, got {describe(got)}.", case=label,
                  status="error")
+        runs.append((label, Yhat, Y, got, mutated))
+    for label, Yhat, Y, got, mutated in runs:
+        N, C = Yhat.shape
         expected = np.asarray(cross_entropy(Yhat, Y))
-        value = np.asarray(got, dtype=np.float64)
-        finding = check_array(f"the loss for {label}", value, expected, role="loss", N=N, C=C,
-                              variants=cross_entropy_variants(Yhat, Y))
+        finding = check_array(f"the loss for {label}", np.asarray(got, dtype=np.float64), expected, role="loss",
+                              N=N, C=C)
+        finding = finding or scalar_dtype(f"the loss for {label}", got)
+        if finding is None and mutated is None:
+            continue
+        if finding is not None and finding.message:
+            everywhere = _variants_matching_every_case(runs)
+            if everywhere:
+                finding.hints = [everywhere[0].hint]
         finish(ex, [mutated, finding], label)
-    return passed(ex, len(inputs))
+    return passed(ex, len(runs))
+
+
+def _variants_matching_every_case(runs) -> list[Variant]:
+    """The cross-entropy variants (listed for the first case) that reproduce the student's loss on every case."""
+    per_case = [cross_entropy_variants(Yhat, Y) for _, Yhat, Y, _, _ in runs]
+    out = []
+    for i, variant in enumerate(per_case[0]):
+        agree, differs = True, False
+        for (_, Yhat, Y, got, _), variants in zip(runs, per_case):
+            v = variants[i]
+            try:
+                with np.errstate(all="ignore"):
+                    wrong = v.compute()
+            except Exception:
+                agree = False
+                break
+            if wrong is None:
+                continue
+            if not matches(float(got), float(wrong), v.rtol, v.atol):
+                agree = False
+                break
+            differs = differs or not matches(float(wrong), cross_entropy(Yhat, Y), v.rtol, v.atol)
+        if agree and differs:
+            out.append(variant)
+    return out
+
+
+def scalar_dtype(name: str, got) -> Finding | None:
+    """A finding when a single number comes back in a precision below float64 (np.float32, say)."""
+    dtype = getattr(got, "dtype", None)
+    if dtype is None or dtype == np.float64 or not np.issubdtype(dtype, np.floating):
+        return None
+    return Finding(f"{name} has dtype {dtype}, expected float64.",
+                   [f"The course computes in float64 (about 16 digits; {dtype} keeps about 7): remove the "
+                    "np.float32(...) or .astype(np.float32)."])
 
 
 # ----------------------------------------------------------------------- forward
@@ -239,6 +293,9 @@ def check_forward(fn, hidden: bool = False, seed: int = 0):
     """fn(params, X: (N, d0)) -> (Yhat: (N, C), cache) with cache keys "X", "Z1", "A1", "Yhat"."""
     ex = "forward"
     cases = network_cases(hidden, seed)
+    if not hidden:  # the visible test meets logits of 800 and 900 too: the reason for a stable softmax
+        cases.append(designed_case("logits 800 and 900 in one row, and rows whose maxima differ by 1700",
+                                   np.random.default_rng(seed + 1)))
     for case in cases:
         on = f"{case.label} (X: {case.X.shape})"
         done = call(ex, fn, case.params, case.X, on=on)
@@ -250,7 +307,10 @@ def check_forward(fn, hidden: bool = False, seed: int = 0):
         Yhat, cache = got
         expected_Yhat, expected_cache = mlp.forward(case.params, case.X)
         yhat = check_array(f"Yhat for {on}", Yhat, expected_Yhat, variants=forward_variants(case))
-        finish(ex, [mutated, yhat] + _cache_findings(cache, expected_cache, on), case.label)
+        cached = _cache_findings(cache, expected_cache, on)
+        if yhat is not None and isinstance(cache, dict) and matches(cache.get("Yhat"), Yhat, 0, 0):
+            cached = [f for f in cached if not f.message.startswith("cache['Yhat']")]  # the same mistake again
+        finish(ex, [mutated, yhat] + cached, case.label)
         params = copy_data(case.params)
         X_other = np.random.default_rng(case.N).standard_normal(case.X.shape) + 1.0
         finish(ex, [interleaved_forward(ex, lambda X: fn(params, X), case.X, X_other,
