@@ -202,13 +202,15 @@ def judge_two_layer_backward(ex: str, fn, case, label: str | None = None) -> Non
     wrong = [k for k, f in findings.items() if f is not None]
     out = [mutated] + [findings[k] for k in wrong]
     if wrong:
+        summary = ("  All four gradients are wrong." if len(wrong) == len(mlp.PARAM_NAMES) else
+                   f"  Wrong gradients: {wrong}; the others are right.")
         whole = first_match(got, network_variants(lambda bug: bug.network("relu")[1](case.params, copy_data(case.cache),
                                                                                       case.Y))
                             + _network_slips(case), expected, keys=wrong)
         if whole is not None:
-            out.append(Finding(f"  Wrong gradients: {wrong}; the others are right.", [whole.hint], whole.bug))
+            out.append(Finding(summary, [whole.hint], whole.bug))
         elif len(wrong) > 1:
-            out.append(Finding(f"  Wrong gradients: {wrong}; the others are right.",
+            out.append(Finding(summary,
                                ["A mistake early in the backward pass (at dZ2) spoils every gradient after it; "
                                 "one late (at dZ1) spoils W1 and b1 only: fix the earliest wrong one first."]))
     finish(ex, out, label)

@@ -21,19 +21,24 @@ ATOL = 1e-10
 
 # ------------------------------------------------------------------ describing
 def _digits_to_tell_apart(a: np.ndarray, b: np.ndarray) -> int:
-    """Enough significant digits that the previews of a and b differ where the values do (max 17)."""
+    """Significant digits enough to show where a and b differ most (5 at least, 17 at most)."""
+    with np.errstate(all="ignore"):
+        diff = np.abs(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
+    if diff.size == 0 or not np.any(np.isfinite(diff)):
+        return 5
+    worst = np.unravel_index(np.nanargmax(np.where(np.isfinite(diff), diff, -1.0)), diff.shape)
+    x, y = float(np.asarray(a)[worst]), float(np.asarray(b)[worst])
     for digits in (5, 7, 9, 12, 17):
-        with np.errstate(all="ignore"):
-            if not np.array_equal(np.round(a.astype(float), digits), np.round(b.astype(float), digits), equal_nan=True):
-                return digits
+        if f"{x:.{digits}g}" != f"{y:.{digits}g}":
+            return digits
     return 17
 
 
 def preview(a, k: int = 4, digits: int = 5) -> str:
-    """The first ``k`` values of an array, flattened, with ``digits`` digits after the point."""
+    """The first ``k`` values of an array, flattened, with ``digits`` significant digits."""
     flat = np.asarray(a).ravel()
-    body = np.array2string(flat[:k], precision=digits, separator=", ", suppress_small=False, floatmode="maxprec")
-    return body[:-1] + (", ...]" if flat.size > k else "]")
+    body = ", ".join(f"{v:.{digits}g}" if isinstance(v, (float, np.floating)) else str(v) for v in flat[:k].tolist())
+    return "[" + body + (", ...]" if flat.size > k else "]")
 
 
 def describe(x, digits: int = 5) -> str:
@@ -123,15 +128,17 @@ def scale_hint(got: np.ndarray, expected: np.ndarray, role: str | None = None, N
         return f"Every entry is N = {N} times too large: the 1/N batch average is missing (section 5.2)."
     if N and N > 1 and _is(r, 1 / N):
         if role == "bias_grad":
-            return (f"It is N = {N} times too small: it is averaged over the batch where it should be summed "
-                    "(dZ.sum(axis=0), section 5.2).")
+            return (f"It is N = {N} times too small. A bias gradient sums dZ over the batch, dZ.sum(axis=0): a mean, "
+                    "or a 1/N on top of the one dZ already carries, divides by N twice (section 5.2).")
         if role == "delta":
             return (f"Every entry is N = {N} times too small: it divides by N twice. The fused gradient is "
                     "(Yhat - Y) / N, one division (section 3.1).")
-        if role == "grad":
+        if role in ("grad", "weight_grad"):
             return (f"Every entry is N = {N} times too small: the 1/N of the batch average is already in dZ, so "
                     "dividing again divides by N twice (section 5.2).")
         return f"It is N = {N} times too small: it divides by N twice."
+    if N and C and N != C and C > 1 and role in ("delta", "loss") and _is(r, N / C):
+        return f"It divides by C = {C}, the number of classes, where the batch size N = {N} belongs."
     if C and C > 1 and C != N and _is(r, 1 / C) and role in ("loss", "delta"):
         return (f"It is C = {C} times too small: np.mean over every entry divides by N*C. Sum over the classes "
                 "and divide by N only.")
@@ -152,8 +159,9 @@ def as_float_array(got, expected: np.ndarray):
     """``got`` as a genuine ndarray when it is one (or a number standing for a 0-d expected value)."""
     if type(got) is np.ndarray:
         return got
-    if expected.shape == () and is_number(got):
-        return np.asarray(got, dtype=np.float64 if isinstance(got, (int, np.integer)) else None)
+    if is_number(got):  # a single number: judged as a 0-d array (wrong wherever an array was expected)
+        return np.asarray(got, dtype=np.float64 if isinstance(got, (int, np.integer)) and expected.shape == ()
+                          else None)
     return None
 
 
@@ -163,6 +171,13 @@ def check_array(name: str, got, expected: np.ndarray, *, role: str | None = None
     """None when ``got`` is a float ndarray of ``expected``'s shape and dtype and values; otherwise
     the :class:`Finding` that says what differs. ``variants`` are known wrong answers: the first one
     that reproduces ``got`` gives its hint (and catalogued bug)."""
+    finding = _check_array(name, got, expected, role, N, C, rtol, atol, variants)
+    if finding is not None:
+        finding.subject = name.split(" for ")[0]
+    return finding
+
+
+def _check_array(name, got, expected, role, N, C, rtol, atol, variants) -> Finding | None:
     if got is None:
         return Finding(f"{name} is None.", ["Did the function forget to `return` it?"], status="error")
     arr = as_float_array(got, expected)
@@ -194,7 +209,7 @@ def check_array(name: str, got, expected: np.ndarray, *, role: str | None = None
         same = finite_ok and np.allclose(arr, expected, rtol=rtol, atol=atol, equal_nan=True)
     if same and not dtype_note:
         return None
-    digits = _digits_to_tell_apart(arr, expected)
+    digits = _digits_to_tell_apart(arr, expected) if finite_ok else 5
     lines = [f"{name} is wrong.{dtype_note}", f"  expected {describe(expected, digits)}", f"  got      {describe(arr, digits)}."]
     if not finite_ok:
         bad = np.argwhere(~np.isfinite(arr))
@@ -221,6 +236,16 @@ def check_array(name: str, got, expected: np.ndarray, *, role: str | None = None
     if finite_ok:
         findings_hints.append(scale_hint(arr, expected, role, N, C))
     return Finding("\n".join(lines), findings_hints)
+
+
+def scalar_dtype(name: str, got) -> Finding | None:
+    """A finding when a single number comes back in a precision below float64 (np.float32, say)."""
+    dtype = getattr(got, "dtype", None)
+    if dtype is None or dtype == np.float64 or not np.issubdtype(dtype, np.floating):
+        return None
+    return Finding(f"{name} has dtype {dtype}, expected float64.",
+                   [f"The course computes in float64 (about 16 digits; {dtype} keeps about 7): remove the "
+                    "np.float32(...) or .astype(np.float32)."], subject=name.split(" for ")[0])
 
 
 # --------------------------------------------------------- inputs left unchanged

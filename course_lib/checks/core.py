@@ -76,6 +76,7 @@ class Finding:
     hints: list[str] = field(default_factory=list)
     bug: str | None = None
     status: str = "failed"
+    subject: str = ""  # what the hints are about ("grads['W1']"), when several findings are reported
 
 
 def fail(exercise: str, message: str, hints=(), bug: str | None = None, case: str = "",
@@ -91,9 +92,16 @@ def finish(exercise: str, findings: list, case: str = "") -> None:
     findings = [f for f in findings if f is not None]
     if not findings:
         return
-    hints: list[str] = []
+    # One line per distinct hint; with several findings, each says which values it is about.
+    about: dict[str, list[str]] = {}
     for f in findings:
-        hints += [h for h in f.hints if h and h not in hints]
+        for h in f.hints:
+            if h:
+                subjects = about.setdefault(h, [])
+                if f.subject and f.subject not in subjects:
+                    subjects.append(f.subject)
+    several = len([f for f in findings if f.message]) > 1
+    hints = [f"{', '.join(subjects)}: {h}" if several and subjects else h for h, subjects in about.items()]
     bug = next((f.bug for f in findings if f.bug), None)
     status = "error" if findings[0].status == "error" else "failed"
     fail(exercise, "\n".join(f.message for f in findings if f.message), hints, bug, case, status)

@@ -12,9 +12,9 @@ from ..activations import leaky_relu, relu
 from ..losses import LOG_GUARD, cross_entropy, softmax
 from ..snapshot import copy_data
 from .cases import designed_case, logit_cases, network_cases, strided
-from .compare import check_array, describe, unchanged
+from .compare import check_array, describe, scalar_dtype, unchanged
 from .core import Finding, call, fail, finish, interleaved_forward, is_number, passed
-from .recognise import BUG_HINTS, Variant, matches
+from .recognise import BUG_HINTS, Variant, consistent_variant, matches
 
 __all__ = ["check_relu", "check_softmax", "check_cross_entropy", "check_forward"]
 
@@ -207,52 +207,16 @@ def check_cross_entropy(fn, hidden: bool = False, seed: int = 0):
     for label, Yhat, Y, got, mutated in runs:
         N, C = Yhat.shape
         expected = np.asarray(cross_entropy(Yhat, Y))
-        finding = check_array(f"the loss for {label}", np.asarray(got, dtype=np.float64), expected, role="loss",
-                              N=N, C=C)
-        finding = finding or scalar_dtype(f"the loss for {label}", got)
-        if finding is None and mutated is None:
-            continue
-        if finding is not None and finding.message:
-            everywhere = _variants_matching_every_case(runs)
-            if everywhere:
-                finding.hints = [everywhere[0].hint]
-        finish(ex, [mutated, finding], label)
+        dtype = scalar_dtype(f"the loss for {label}", got)
+        value = None if dtype else check_array(f"the loss for {label}", np.asarray(got, dtype=np.float64), expected,
+                                               role="loss", N=N, C=C)
+        if value is not None:
+            named = consistent_variant([(float(g), cross_entropy(P, T), cross_entropy_variants(P, T))
+                                        for _, P, T, g, _ in runs])
+            if named is not None:
+                value.hints = [named.hint]
+        finish(ex, [mutated, dtype, value], label)
     return passed(ex, len(runs))
-
-
-def _variants_matching_every_case(runs) -> list[Variant]:
-    """The cross-entropy variants (listed for the first case) that reproduce the student's loss on every case."""
-    per_case = [cross_entropy_variants(Yhat, Y) for _, Yhat, Y, _, _ in runs]
-    out = []
-    for i, variant in enumerate(per_case[0]):
-        agree, differs = True, False
-        for (_, Yhat, Y, got, _), variants in zip(runs, per_case):
-            v = variants[i]
-            try:
-                with np.errstate(all="ignore"):
-                    wrong = v.compute()
-            except Exception:
-                agree = False
-                break
-            if wrong is None:
-                continue
-            if not matches(float(got), float(wrong), v.rtol, v.atol):
-                agree = False
-                break
-            differs = differs or not matches(float(wrong), cross_entropy(Yhat, Y), v.rtol, v.atol)
-        if agree and differs:
-            out.append(variant)
-    return out
-
-
-def scalar_dtype(name: str, got) -> Finding | None:
-    """A finding when a single number comes back in a precision below float64 (np.float32, say)."""
-    dtype = getattr(got, "dtype", None)
-    if dtype is None or dtype == np.float64 or not np.issubdtype(dtype, np.floating):
-        return None
-    return Finding(f"{name} has dtype {dtype}, expected float64.",
-                   [f"The course computes in float64 (about 16 digits; {dtype} keeps about 7): remove the "
-                    "np.float32(...) or .astype(np.float32)."])
 
 
 # ----------------------------------------------------------------------- forward

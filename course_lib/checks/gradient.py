@@ -6,9 +6,9 @@ import numpy as np
 from .. import data, gradcheck, mlp
 from ..references import reference_group_error
 from .cases import network_cases
-from .compare import check_array, describe, unchanged
+from .compare import check_array, describe, scalar_dtype, unchanged
 from .core import Finding, call, fail, finish, is_number, passed, quiet
-from .recognise import Variant, first_match
+from .recognise import Variant, consistent_variant, first_match
 
 __all__ = ["check_numerical_gradient", "check_rel_error", "check_grad_check_group"]
 
@@ -182,6 +182,9 @@ def _rel_error_variants(a: np.ndarray, b: np.ndarray) -> list[Variant]:
                 "np.linalg.norm(a - b).", lambda: np.abs(a - b).max() / (na + nb + eta), **tight),
         Variant("The numerator is squared: use the norm ||a - b||, not its square.",
                 lambda: nd ** 2 / (na + nb + eta), **tight),
+        *[Variant(f"It uses eta = {e:g}; the syllabus's formula has eta = 1e-12, which matters only where "
+                  "both gradients are tiny.", (lambda e=e: nd / (na + nb + e)), **tight) for e in (1e-6, 1e-7, 1e-8,
+                                                                                             1e-9, 1e-10, 1e-15)],
         Variant("eta belongs in the denominator only: ||a - b|| / (||a|| + ||b|| + eta).",
                 lambda: (nd + eta) / (na + nb + eta), **tight),
         Variant("Entry-wise relative errors were averaged; the syllabus's formula uses norms of whole arrays: "
@@ -191,14 +194,16 @@ def _rel_error_variants(a: np.ndarray, b: np.ndarray) -> list[Variant]:
 
 
 def check_rel_error(fn, hidden: bool = False, seed: int = 0):
-    """fn(a, b) -> float: ||a - b|| / (||a|| + ||b|| + 1e-12). a, b: any shape, the same."""
+    """fn(a, b) -> float: ||a - b|| / (||a|| + ||b|| + 1e-12). a, b: any shape, the same.
+
+    Every case is run first; a wrong formula is named by the variant that gives the student's
+    number on every case."""
     ex = "rel_error"
     rng = np.random.default_rng(seed)
-    cases = _pair_cases(hidden, rng)
-    for label, a, b in cases:
+    runs = []
+    for label, a, b in _pair_cases(hidden, rng):
         done = call(ex, fn, a, b, on=f"a: {a.shape}, b: {b.shape} ({label})")
         got = done.result
-        mutated = unchanged({"a": a, "b": b}, dict(zip("ab", done.args)))
         if got is None:
             fail(ex, f"the result for {label} is None.", ["Did the function forget to `return` it?"], case=label,
                  status="error")
@@ -206,16 +211,20 @@ def check_rel_error(fn, hidden: bool = False, seed: int = 0):
             fail(ex, f"for {label}: expected one number (a float), got {describe(got)}.",
                  ["The norms collapse the whole arrays: np.linalg.norm(a - b) is a single number."], case=label,
                  status="error")
-        expected = gradcheck.rel_error(a, b)
-        value = float(got)
-        finding = None
-        if not (np.isclose(value, expected, rtol=1e-9, atol=1e-15) or (np.isnan(value) and np.isnan(expected))):
+        runs.append((label, a, b, got, unchanged({"a": a, "b": b}, dict(zip("ab", done.args)))))
+    for label, a, b, got, mutated in runs:
+        expected, value = gradcheck.rel_error(a, b), float(got)
+        finding = scalar_dtype(f"the relative error for {label}", got)
+        if finding is None and not (np.isclose(value, expected, rtol=1e-9, atol=1e-15)
+                                    or (np.isnan(value) and np.isnan(expected))):
             finding = check_array(f"the relative error for {label}", np.float64(value), np.asarray(expected),
-                                  rtol=1e-9, atol=1e-15, variants=_rel_error_variants(a, b))
-            if finding is not None and not any(finding.hints):
-                finding.hints = ["Compute ||a - b|| / (||a|| + ||b|| + eta) with np.linalg.norm and eta = 1e-12."]
+                                  rtol=1e-9, atol=1e-15)
+            named = consistent_variant([(float(g), gradcheck.rel_error(p, q), _rel_error_variants(p, q))
+                                        for _, p, q, g, _ in runs])
+            finding.hints = [named.hint if named else
+                             "Compute ||a - b|| / (||a|| + ||b|| + eta) with np.linalg.norm and eta = 1e-12."]
         finish(ex, [mutated, finding], label)
-    return passed(ex, len(cases))
+    return passed(ex, len(runs))
 
 
 # --------------------------------------------------------------- grad_check_group

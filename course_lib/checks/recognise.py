@@ -116,3 +116,33 @@ def network_variants(build: Callable[[bugs.Bug], object]) -> list[Variant]:
     """The catalogued bugs of a two-layer ReLU network's backward pass: ``build(bug)`` runs the
     network with the bug injected (``bug.network()``) on the case at hand."""
     return catalogued(NETWORK_TARGETS, build)
+
+
+def consistent_variant(runs: list[tuple[object, object, list[Variant]]]) -> Variant | None:
+    """The first variant that reproduces the student's answer on EVERY case: ``runs`` holds, per case,
+    (the student's answer, the right answer, that case's variants, listed in the same order for every
+    case). Two slips can agree on one case (a single norm and the larger norm, when one gradient is
+    the larger): judged on all cases, only the student's own remains. A variant that does not apply
+    to a case (computes None) is not held against it there; one that equals the right answer on
+    every case is no mistake at all."""
+    if not runs:
+        return None
+    for i in range(len(runs[0][2])):
+        agree, differs = True, False
+        for got, expected, variants in runs:
+            variant = variants[i]
+            try:
+                with np.errstate(all="ignore"):
+                    wrong = variant.compute()
+            except Exception:
+                agree = False
+                break
+            if wrong is None:
+                continue
+            if not matches(got, wrong, variant.rtol, variant.atol):
+                agree = False
+                break
+            differs = differs or not matches(wrong, expected, variant.rtol, variant.atol)
+        if agree and differs:
+            return runs[0][2][i]
+    return None

@@ -7,11 +7,13 @@ the entry's phrase.
 """
 import pytest
 
-from checks_harness import EXERCISES, Entry, judge
-from corpus_01_setting import ENTRIES as NB01
-from corpus_02_forward import ENTRIES as NB02
+import importlib
+from pathlib import Path
 
-CORPUS: list[Entry] = NB01 + NB02
+from checks_harness import EXERCISES, Entry, judge
+
+CORPUS: list[Entry] = [entry for path in sorted(Path(__file__).parent.glob("corpus_*.py"))
+                       for entry in importlib.import_module(path.stem).ENTRIES]
 
 
 def _verdict(outcome):
