@@ -176,7 +176,7 @@ def _check_layer(ex: str, cls, reference_cls, cases: list[_LayerCase], variants_
         dx, grads = _pair(ex, bwd.result, "backward", "(dx, param_grads)", on)
         exp_dx, exp_grads = reference.backward(case.dout, exp_cache)
         findings = [unchanged({"dout": case.dout}, {"dout": bwd.args[0]}),
-                    unchanged({"cache": cache_before}, {"cache": cache}, cache=("cache",))]
+                    unchanged({"cache": cache_before}, {"cache": bwd.args[1]}, cache=("cache",))]
         if not isinstance(grads, dict) or sorted(map(str, grads)) != sorted(exp_grads):
             want = "{}" if not exp_grads else f"a dict with keys {sorted(exp_grads)}"
             fail(ex, f"backward's param_grads should be {want}, got {describe(grads)}.", case=on, status="error")
@@ -276,7 +276,7 @@ def check_Sequential(cls, hidden: bool = False, seed: int = 0):
         bwd = call(ex, backward, dout, caches, on=f"backward on {label}", hint=f"Check the order: {REVERSE_HINT}")
         dX, grads = _pair(ex, bwd.result, "backward", "(dX, grads)", label)
         findings = [unchanged({"dout": dout}, {"dout": bwd.args[0]}),
-                    unchanged({"caches": caches_before}, {"caches": caches}, cache=("caches",))]
+                    unchanged({"caches": caches_before}, {"caches": bwd.args[1]}, cache=("caches",))]
         if not isinstance(grads, (list, tuple)) or len(grads) != len(layer_list):
             got = f"{len(grads)} entries" if isinstance(grads, (list, tuple)) else describe(grads)
             fail(ex, f"backward should return a list with one dict of gradients per layer ({len(layer_list)} for "

@@ -245,13 +245,13 @@ def check_answers(answers, hidden: bool = False, seed: int = 0, suspect: str | N
     valid = "The catalogue's names are: " + ", ".join(repr(n) for n in names) + "."
     if not isinstance(answers, dict):
         fail(ex, f"answers should be a dict like {{'A': 'stale_cache', ...}}, got {describe(answers)}.", [valid],
-             status="error")
+             case="the answers dict", status="error")
     missing = [s for s in SUSPECTS if s not in answers]
     extra = [s for s in answers if s not in SUSPECTS]
     if missing or extra:
         fail(ex, f"answers needs exactly the keys {list(SUSPECTS)}; "
              + (f"missing {missing}. " if missing else "") + (f"unexpected {extra}." if extra else ""), [valid],
-             status="error")
+             case="the answers dict", status="error")
     wrong = []
     for s in SUSPECTS:
         name = answers[s]

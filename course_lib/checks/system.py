@@ -186,6 +186,8 @@ def check_predict(fn, hidden: bool = False, seed: int = 0):
         if isinstance(got, (list, tuple)) and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
                                                   for v in got):
             got = np.asarray(got, dtype=np.int64)
+        elif is_number(got):  # np.argmax without an axis: one number, judged by its shape below
+            got = np.asarray(got)
         if type(got) is not np.ndarray:
             fail(ex, f"should return a numpy array of {case.N} labels, got {describe(got)}.", case=case.label,
                  status="error")
@@ -211,12 +213,26 @@ def check_predict(fn, hidden: bool = False, seed: int = 0):
                                 v.bug, rtol=0, atol=0) for v in softmax_variants(Z2)[:4]]
             variants.append(Variant("That is the least probable class: np.argmin where np.argmax belongs.",
                                     lambda: np.argmin(Z2, axis=1), rtol=0, atol=0))
-            match = first_match(got, variants, expected)
+            match = first_match(got, variants, expected) or _wrong_where_softmax_overflows(got, expected, Z2)
             findings.append(Finding(f"for {case.label}: rows {wrong.tolist()[:5]} get the wrong class."
                                     f"\n  expected {describe(expected)}\n  got      {describe(got)}.",
                                     [match.hint] if match else [], match.bug if match else None))
         finish(ex, findings, case.label)
     return passed(ex, len(cases))
+
+
+def _wrong_where_softmax_overflows(got: np.ndarray, expected: np.ndarray, Z2: np.ndarray) -> Variant | None:
+    """The unstable softmax, however its NaNs were turned into labels: right on every row where the
+    unshifted softmax is finite, wrong on some row where it is not."""
+    with np.errstate(all="ignore"):
+        broken = ~np.all(np.isfinite(bugs.softmax_unshifted(Z2)), axis=1)
+    wrong = got != expected
+    if wrong.any() and not wrong[~broken].any():
+        return Variant(f"The labels are wrong exactly on rows {np.flatnonzero(wrong).tolist()}, where exp of the raw "
+                       "logits overflows or underflows and the softmax becomes NaN. Subtract each row's maximum before "
+                       "exponentiating (or take the arg-max of the logits themselves: softmax keeps their order).",
+                       lambda: got, "unstable_softmax")
+    return None
 
 
 # ------------------------------------------------------------------ train_digits
@@ -279,6 +295,10 @@ def training_diagnosis(losses: list, train_acc: float, C: int) -> str:
                 + (f", close to ln {C} = {chance:.2f}, the loss of guessing" if last > 0.8 * chance else "")
                 + ". The steps are too large: lower the learning rate (plain SGD on the digits is stable up to "
                   "about 1).")
+    if last < 0.5 and train_acc < 0.9:
+        return (f"Its training loss ended low ({last:.3g}), yet it classifies only {train_acc:.1%} of the training "
+                "digits it was given: it was not trained on them. Train on the X_train and y_train passed in (the "
+                "hidden test shuffles the pixels, so a network fitted to other images gains nothing).")
     if train_acc < 0.97:
         return (f"The training accuracy is low too ({train_acc:.1%}), so the network underfits (its loss ended at "
                 f"{last:.3g}): train for more steps, use more hidden units, or raise a small learning rate "
@@ -296,8 +316,9 @@ def digits_setting(hidden: bool, seed: int):
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 6103])
     split_seed = int(rng.integers(1 << 32))
     order = rng.permutation(64)
-    return (data.digits(seed=split_seed), order, int(seed) & 0xFFFFFFFF,
-            f"the held-out test digits of split seed {split_seed}, with the pixels shuffled")
+    split = data.digits(seed=split_seed)
+    return (split, order, int(seed) & 0xFFFFFFFF,
+            f"the {len(split.y_test)} held-out test digits of split seed {split_seed} (pixels shuffled)")
 
 
 def check_train_digits(fn, hidden: bool = False, seed: int = 0):
@@ -333,7 +354,7 @@ def check_train_digits(fn, hidden: bool = False, seed: int = 0):
         shuffled = (" (This hidden test uses another split and shuffles the order of the 64 pixels, the same way for "
                     "training and test images: a network trained soundly on the data it is given does as well.)"
                     if hidden else "")
-        findings.append(Finding(f"your network classifies {test_acc:.1%} of {where} correctly (training accuracy "
+        findings.append(Finding(f"your network gets {test_acc:.1%} of {where} right (training accuracy "
                                 f"{train_acc:.1%}); the target is {DIGITS_TARGET:.0%}.{shuffled}",
                                 [training_diagnosis(losses, train_acc, split.classes)]))
     finish(ex, findings, on)
