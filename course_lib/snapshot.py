@@ -71,12 +71,12 @@ class Change(NamedTuple):
 
 
 def _same_scalar(a, b) -> bool:
-    try:
-        if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
-            return True
-        return bool(a == b) and type(a) is type(b)
-    except Exception:  # an object whose == raises or returns an array: compare identities
-        return a is b
+    # Types first: == is never asked of an object that is not plain data of the same kind.
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and a != a and b != b:
+        return True
+    return bool(a == b)
 
 
 def changes(before, after, path: str = "value") -> list[Change]:

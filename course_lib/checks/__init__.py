@@ -8,7 +8,7 @@ catalogued bug the answer matches. The helpers the notebooks use are re-exported
 submodules ``hunt``, ``system`` and ``depth`` from where they live (:mod:`course_lib.bughunt`,
 :mod:`course_lib.system`, :mod:`course_lib.depth`, :mod:`course_lib.references`).
 """
-from .core import STATE_READERS, object_state, silenced  # noqa: F401
+from .core import IDENTITY_READERS, STATE_READERS, object_state, same_object, silenced  # noqa: F401
 from .outcome import CheckFailed, Outcome, StudentCodeError  # noqa: F401
 
 from .setting import *  # noqa: F401,F403

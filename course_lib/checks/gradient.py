@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import data, gradcheck, mlp
 from ..references import reference_group_error
+from ..snapshot import changes
 from .cases import network_cases
 from .compare import check_array, describe, scalar_dtype, unchanged
 from .core import Finding, call, fail, finish, is_number, passed, quiet
@@ -116,7 +117,7 @@ def check_numerical_gradient(fn, hidden: bool = False, seed: int = 0):
         args = (probe, x) if eps is None else (probe, x, eps)
         got = call(ex, fn, *args, on=label, hint=hint, copy=False).result
         findings = []
-        if not np.array_equal(base, base_before):
+        if changes(base_before, base):
             findings.append(Finding(f"for {label}: " + restore_message(base_before, base, use_eps)))
             base[...] = base_before
         if probe.calls == 0:
@@ -282,11 +283,12 @@ def check_grad_check_group(fn, hidden: bool = False, seed: int = 0):
         done = call(ex, fn, *args, on=label)
         got, copied = done.result, done.args
         use_eps = 1e-5 if eps is None else eps
+        moved = {k: changes(params[k], copied[0].get(k), f"params[{k!r}]") for k in params}
         findings = [Finding(f"for {label}: " + restore_message(params[k], copied[0][k], use_eps, f"params[{k!r}]"))
-                    for k in params if isinstance(copied[0], dict) and k in copied[0]
-                    and isinstance(copied[0][k], np.ndarray) and copied[0][k].shape == params[k].shape
-                    and not np.array_equal(params[k], copied[0][k])]
-        findings.append(unchanged({"X": X, "Y": Y}, {"X": copied[1], "Y": copied[2]}))
+                    for k, found in moved.items() if found and all(c.kind == "values" for c in found)]
+        others = {k for k, found in moved.items() if any(c.kind != "values" for c in found)} or set(copied[0]) - set(params)
+        findings.append(unchanged({"X": X, "Y": Y, **({"params": params} if others else {})},
+                                  {"X": copied[1], "Y": copied[2], **({"params": copied[0]} if others else {})}))
         if got is None:
             fail(ex, f"the result for {label} is None.", ["Did the function forget to `return` the relative error?"],
                  case=label, status="error")

@@ -22,7 +22,7 @@ from .cases import designed_case, network_cases
 from .compare import describe, unchanged
 from .core import Finding, call, fail, finish, is_number, passed, quiet, say
 from .forward import softmax_variants
-from .recognise import Variant, first_match, matches
+from .recognise import BUG_HINTS, NETWORK_TARGETS, Variant, catalogued, first_match, matches
 
 __all__ = ["check_overfit_tiny_batch", "check_predict", "check_train_digits"]
 
@@ -92,10 +92,9 @@ def _bug_curves(key: tuple) -> tuple:
     Y = np.frombuffer(Y_bytes).reshape(Y_shape)
     out = []
     for candidate in bugs.CATALOGUE.values():
-        if candidate.target in ("forward", "softmax") or candidate.activation != "relu":
-            continue
-        forward, backward = candidate.network()
-        out.append((candidate.name, _reference_run(params, X, Y, lr, steps, forward, backward)[0]))
+        if candidate.target in NETWORK_TARGETS:
+            forward, backward = candidate.network()
+            out.append((candidate.name, _reference_run(params, X, Y, lr, steps, forward, backward)[0]))
     return tuple(out)
 
 
@@ -145,14 +144,14 @@ def check_overfit_tiny_batch(fn, hidden: bool = False, seed: int = 0):
             elif steps > 1 and np.allclose(curve, expected[0], rtol=1e-12, atol=1e-12):
                 hints.append("The loss never changes: the parameters the loss is computed from are not the ones "
                              "being updated.")
-            bug = None
-            for name, buggy in _bug_curves(_case_key(params, X, Y, lr, steps)):
-                if not _curve_same(buggy, expected) and _curve_same(curve, buggy):
-                    bug = name
-                    break
+            curves = dict(_bug_curves(_case_key(params, X, Y, lr, steps)))
+            match = first_match(curve, catalogued(NETWORK_TARGETS, lambda bug: curves.get(bug.name),
+                                                  hints={name: f"The curve is the one a network with this bug draws. "
+                                                                f"{hint}" for name, hint in BUG_HINTS.items()}),
+                                expected)
             findings.append(Finding(f"for {label}: the loss at step {i} should be {expected[i]:.6f}, got {curve[i]:.6f}."
                                     f"\n  expected {describe(expected)}\n  got      {describe(curve)}.",
-                                    hints + [figures], bug))
+                                    hints + [match.hint if match else "", figures], match.bug if match else None))
         if not findings[1:] and not matches(trained, expected_params, rtol=1e-6, atol=1e-9):
             untouched = isinstance(trained, dict) and matches(trained, params, rtol=0.0, atol=0.0)
             findings.append(Finding(
@@ -213,7 +212,8 @@ def check_predict(fn, hidden: bool = False, seed: int = 0):
                                 v.bug, rtol=0, atol=0) for v in softmax_variants(Z2)[:4]]
             variants.append(Variant("That is the least probable class: np.argmin where np.argmax belongs.",
                                     lambda: np.argmin(Z2, axis=1), rtol=0, atol=0))
-            match = first_match(got, variants, expected) or _wrong_where_softmax_overflows(got, expected, Z2)
+            variants.append(_wrong_where_softmax_overflows(got, expected, Z2))
+            match = first_match(got, variants, expected)
             findings.append(Finding(f"for {case.label}: rows {wrong.tolist()[:5]} get the wrong class."
                                     f"\n  expected {describe(expected)}\n  got      {describe(got)}.",
                                     [match.hint] if match else [], match.bug if match else None))
@@ -221,18 +221,15 @@ def check_predict(fn, hidden: bool = False, seed: int = 0):
     return passed(ex, len(cases))
 
 
-def _wrong_where_softmax_overflows(got: np.ndarray, expected: np.ndarray, Z2: np.ndarray) -> Variant | None:
-    """The unstable softmax, however its NaNs were turned into labels: right on every row where the
-    unshifted softmax is finite, wrong on some row where it is not."""
+def _wrong_where_softmax_overflows(got: np.ndarray, expected: np.ndarray, Z2: np.ndarray) -> Variant:
+    """The unstable softmax, however its NaNs were turned into labels: the answer that is right on
+    every row where the unshifted softmax is finite and free (the student's) on the rows where it is not."""
     with np.errstate(all="ignore"):
         broken = ~np.all(np.isfinite(bugs.softmax_unshifted(Z2)), axis=1)
-    wrong = got != expected
-    if wrong.any() and not wrong[~broken].any():
-        return Variant(f"The labels are wrong exactly on rows {np.flatnonzero(wrong).tolist()}, where exp of the raw "
-                       "logits overflows or underflows and the softmax becomes NaN. Subtract each row's maximum before "
-                       "exponentiating (or take the arg-max of the logits themselves: softmax keeps their order).",
-                       lambda: got, "unstable_softmax")
-    return None
+    return Variant(f"The labels are wrong only on rows where exp of the raw logits overflows or underflows (rows "
+                   f"{np.flatnonzero(broken).tolist()} here) and the softmax becomes NaN. Subtract each row's maximum "
+                   "before exponentiating (or take the arg-max of the logits themselves: softmax keeps their order).",
+                   lambda: np.where(broken, got, expected), "unstable_softmax", rtol=0, atol=0)
 
 
 # ------------------------------------------------------------------ train_digits

@@ -125,3 +125,105 @@ def judge(entry: Entry, hidden: bool, seed: int) -> Outcome:
             return getattr(checks, f"check_{entry.exercise}")(target, hidden=hidden, seed=seed)
     except checks.CheckFailed as failure:
         return failure.outcome
+
+
+# ------------------------------------------------------------- proxies
+class Proxy:
+    """What the grader hands a checker in place of a student's object: it can be called and its
+    attributes read, and nothing else. No __dict__ to read, no __eq__, no pickling or copying;
+    what comes back from it is plain data (copied) or another proxy."""
+
+    __slots__ = ("_proxy_target",)
+
+    def __init__(self, target):
+        object.__setattr__(self, "_proxy_target", target)
+
+    def __call__(self, *args, **kwargs):
+        target = object.__getattribute__(self, "_proxy_target")
+        return _from_student(target(*[_to_student(a) for a in args], **{k: _to_student(v) for k, v in kwargs.items()}))
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _from_student(getattr(object.__getattribute__(self, "_proxy_target"), name))
+
+    def __setattr__(self, name, value):
+        raise TypeError("a proxy's attributes cannot be set")
+
+    def __eq__(self, other):
+        raise TypeError("a proxy cannot be compared")
+
+    __hash__ = None
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("a proxy cannot be pickled")
+
+    def __deepcopy__(self, memo):
+        raise TypeError("a proxy cannot be deep-copied")
+
+
+def _to_student(value):
+    if isinstance(value, Proxy):
+        return object.__getattribute__(value, "_proxy_target")
+    return value
+
+
+# Which student object each container handed back was copied from (kept alive: ids stay unique).
+_ORIGINS: dict = {}
+
+
+def _from_student(value):
+    """Plain data comes back as a copy (OrderedDicts as dicts); the rest as proxies."""
+    from course_lib.snapshot import copy_array
+    if isinstance(value, np.ndarray):
+        out = copy_array(np.asarray(value))
+        _ORIGINS[id(out)] = (out, value)
+        return out
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes, np.generic)):
+        return value
+    if isinstance(value, tuple) and hasattr(type(value), "_fields"):
+        out = type(value)(*(_from_student(v) for v in value))
+    elif isinstance(value, tuple):
+        out = tuple(_from_student(v) for v in value)
+    elif isinstance(value, list):
+        out = [_from_student(v) for v in value]
+    elif isinstance(value, dict):
+        out = {k: _from_student(v) for k, v in value.items()}
+    else:
+        return Proxy(value)
+    _ORIGINS[id(out)] = (out, value)
+    return out
+
+
+def same_origin(a, b):
+    """An IDENTITY_READERS entry: two copies handed back are one object when they came from one."""
+    if id(a) in _ORIGINS and id(b) in _ORIGINS:
+        return _ORIGINS[id(a)][1] is _ORIGINS[id(b)][1]
+    return None
+
+
+def read_proxy_state(obj):
+    """A STATE_READERS entry for proxies: the state of the object behind the proxy."""
+    from course_lib.checks.core import _local_state
+    if isinstance(obj, Proxy):
+        return _local_state(object.__getattribute__(obj, "_proxy_target"))
+    return None
+
+
+def judge_through_proxy(entry: Entry, hidden: bool, seed: int) -> Outcome:
+    """:func:`judge`, with the student's object seen only through a :class:`Proxy`."""
+    from course_lib.checks import IDENTITY_READERS, STATE_READERS
+    target = answer(entry)
+    STATE_READERS.append(read_proxy_state)
+    IDENTITY_READERS.append(same_origin)
+    try:
+        with silenced():
+            if entry.exercise == "answers":
+                return judge(entry, hidden, seed)
+            return getattr(checks, f"check_{entry.exercise}")(Proxy(target), hidden=hidden, seed=seed)
+    except checks.CheckFailed as failure:
+        return failure.outcome
+    finally:
+        STATE_READERS.remove(read_proxy_state)
+        IDENTITY_READERS.remove(same_origin)
+        _ORIGINS.clear()
