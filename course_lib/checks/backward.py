@@ -261,8 +261,9 @@ def check_sgd_step(fn, hidden: bool = False, seed: int = 0):
                                             variants=variants))
             stale = [k for k in expected if not matches(alias[k], expected[k], rtol=1e-12, atol=1e-14)]
             if not any(findings[1:]) and stale:
-                findings.append(Finding(f"params{stale} were replaced by new arrays: another holder of the old "
-                                        "arrays still sees the parameters before the step.",
+                findings.append(Finding(f"{', '.join(f'params[{k!r}]' for k in stale)} "
+                                        f"{'was' if len(stale) == 1 else 'were'} replaced by new arrays: another "
+                                        "holder of the old arrays still sees the parameters before the step.",
                                         [f"Update in place (params[{stale[0]!r}] -= lr * grads[{stale[0]!r}]), "
                                          "not params[name] = params[name] - ..., which rebinds the entry."]))
         finish(ex, findings, case.label)

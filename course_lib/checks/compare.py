@@ -229,12 +229,12 @@ def _check_array(name, got, expected, role, N, C, rtol, atol, variants) -> Findi
                      f"got {arr[worst]:.{digits}g}.")
     elif not same:
         lines = [f"{name} is wrong: expected {float(expected):.{digits}g}, got {float(arr):.{digits}g}.{dtype_note}"]
+    if finite_ok:  # what the numbers show, then (below) what the known mistake that gives them is
+        findings_hints.append(scale_hint(arr, expected, role, N, C))
     match = first_match(arr, variants, expected)
     if match is not None:
         findings_hints.append(match.hint)
         return Finding("\n".join(lines), findings_hints, match.bug)
-    if finite_ok:
-        findings_hints.append(scale_hint(arr, expected, role, N, C))
     return Finding("\n".join(lines), findings_hints)
 
 
