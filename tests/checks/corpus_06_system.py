@@ -213,6 +213,26 @@ def train_digits(X_train, y_train, seed=0, X_monitor=None, y_monitor=None):
     history = train.train(params, X_all, one_hot(y_all, 10), lr=0.5, steps=3000, batch_size=64, seed=0)
     return params, history
 ''', visible=OK, seeds=TRAIN_SEEDS),
+    E("train_digits", "lr_50_overflows", FAILED, None, "lower the learning rate", _train(lr=50.0), seeds=TRAIN_SEEDS),
+    E("train_digits", "W2_transposed", FAILED, None, "needs W2: (32, 10)", '''
+def train_digits(X_train, y_train, seed=0, X_monitor=None, y_monitor=None):
+    params = mlp.init_params(64, 32, 10, seed=seed)
+    history = train.train(params, X_train, one_hot(y_train, 10), lr=0.5, steps=10, batch_size=64, seed=seed)
+    params["W2"] = params["W2"].T
+    return params, history
+''', seeds=TRAIN_SEEDS),
+    E("train_digits", "params_as_list", ERROR, None, "params dict", '''
+def train_digits(X_train, y_train, seed=0, X_monitor=None, y_monitor=None):
+    params = mlp.init_params(64, 32, 10, seed=seed)
+    history = train.train(params, X_train, one_hot(y_train, 10), lr=0.5, steps=10, batch_size=64, seed=seed)
+    return [params[k] for k in ("W1", "b1", "W2", "b2")], history
+''', seeds=TRAIN_SEEDS),
+    E("train_digits", "ok_returns_loss_list", OK, None, "", '''
+def train_digits(X_train, y_train, seed=0, X_monitor=None, y_monitor=None):
+    params = mlp.init_params(64, 64, 10, seed=seed)
+    history = train.train(params, X_train, one_hot(y_train, 10), lr=0.5, steps=1500, batch_size=64, seed=seed)
+    return params, list(history.loss)
+''', seeds=TRAIN_SEEDS),
     E("train_digits", "ok_solution_style", OK, None, "", _train(), seeds=TRAIN_SEEDS),
     E("train_digits", "ok_ignores_seed_wider", OK, None, "", '''
 def train_digits(X_train, y_train, seed=0, X_monitor=None, y_monitor=None):

@@ -94,6 +94,14 @@ ENTRIES = [
 ''')),
     E("Linear", "sign_error_forward", FAILED, None, "forward's out",
       _linear('        return x @ self.params["W"] - self.params["b"], (x, self.params["W"])\n', BWD)),
+    E("Linear", "params_as_attributes", ERROR, None, "self.params, a dict", _linear(
+        '        return x @ self.W + self.b, (x, self.W)\n', BWD, init='        self.W, self.b = W, b\n')),
+    E("Linear", "torch_style_keys", ERROR, None, "self.params should have the keys", _linear(
+        '        return x @ self.params["weight"] + self.params["bias"], (x, self.params["weight"])\n', BWD,
+        init='        self.params = {"weight": W, "bias": b}\n')),
+    E("Linear", "transposes_W_at_init", FAILED, None, "self.params['w']", _linear(
+        '        return x @ self.params["W"].T + self.params["b"], (x, self.params["W"].T)\n', BWD,
+        init='        self.params = {"W": W.T.copy(), "b": b}\n')),
     E("Linear", "ok_slots", OK, None, "", _linear(FWD, BWD, head='    __slots__ = ("params",)\n\n')),
     E("Linear", "ok_reads_W_from_params", OK, None, "", _linear(
         '        return x @ self.params["W"] + self.params["b"], x\n',
@@ -203,6 +211,18 @@ class Linear:
             dout, g = self.layers[i].backward(dout, caches[i])
             if g:
                 grads.insert(0, g)
+        return dout, grads
+''')),
+    E("Sequential", "returns_upstream_gradient", FAILED, None, "backward's dx", _sequential(SEQ_FWD, '''        grads = [None] * len(self.layers)
+        d = dout
+        for i in reversed(range(len(self.layers))):
+            d, grads[i] = self.layers[i].backward(d, caches[i])
+        return dout, grads
+''')),
+    E("Sequential", "renames_gradient_keys", ERROR, None, "a dict with keys", _sequential(SEQ_FWD, '''        grads = [None] * len(self.layers)
+        for i in reversed(range(len(self.layers))):
+            dout, g = self.layers[i].backward(dout, caches[i])
+            grads[i] = {"d" + k: v for k, v in g.items()}
         return dout, grads
 ''')),
     E("Sequential", "ok_recursive", OK, None, "", _sequential('''        if not self.layers:
