@@ -4,8 +4,19 @@ tests (what the grader runs, with ``hidden=True`` and another seed).
 Every checker is ``check_<exercise>(fn, hidden=False, seed=0)``: when ``fn`` is right it prints
 one line and returns an :class:`Outcome`; otherwise it raises :class:`CheckFailed` (an
 AssertionError) whose ``outcome`` says what was expected, what came back, what to do, and which
-catalogued bug the answer matches. The helpers the notebooks use are re-exported by the
-submodules ``hunt``, ``system`` and ``depth`` from where they live (:mod:`course_lib.bughunt`,
+catalogued bug the answer matches (status "failed"), or that the student's code raised or returned
+something unusable (status "error", a :class:`StudentCodeError`). The stub's NotImplementedError
+and any BaseException pass through untouched.
+
+The grader runs the same checkers on proxies of the student's objects and plugs in two readers:
+:data:`STATE_READERS` (an object's state, see :func:`object_state`) and :data:`IDENTITY_READERS`
+(whether two returned values were one object, see :func:`same_object`).
+
+Modules: outcome (the record), core (calling student code, state, findings), compare (judging
+arrays, the one mutation check), recognise (the one recogniser of known mistakes), cases (the
+shared test cases), and one module of checkers per notebook: setting, forward, backward, gradient,
+hunt, system and digits, layer and depth. The helpers the notebooks use are re-exported by
+``hunt``, ``system`` and ``depth`` from where they live (:mod:`course_lib.bughunt`,
 :mod:`course_lib.system`, :mod:`course_lib.depth`, :mod:`course_lib.references`).
 """
 from .core import IDENTITY_READERS, STATE_READERS, object_state, same_object, silenced  # noqa: F401

@@ -81,7 +81,9 @@ def check_layer_shapes(fn, hidden: bool = False, seed: int = 0):
             if shape is None:
                 wrong.append(f"{call_on}[{key!r}] should be a tuple of ints like {expected[key]}, got {describe(got[key])}.")
             elif shape != expected[key]:
-                wrong.append(f"{call_on}[{key!r}] should be {_symbols(key)} = {expected[key]}, got {shape}.")
+                transposed = len(shape) == 2 and shape == expected[key][::-1]
+                wrong.append(f"{call_on}[{key!r}] should be {_symbols(key)} = {expected[key]}, got {shape}"
+                             + (", the transpose." if transposed else "."))
                 hints.append(_shape_hint(key, shape, expected[key]))
         if wrong:
             first = first or call_on
