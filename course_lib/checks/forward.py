@@ -197,7 +197,8 @@ def check_cross_entropy(fn, hidden: bool = False, seed: int = 0):
         mutated = unchanged({"Yhat": Yhat, "Y": Y}, dict(zip(("Yhat", "Y"), done.args)))
         if type(got) is np.ndarray and got.shape != ():
             hint = ("That is one loss per example: average them." if got.shape == (N,) else
-                    "Sum over the classes and average over the rows.")
+                    "It is one number inside an array: drop keepdims=True, or return float(...)." if got.size == 1
+                    else "Sum over the classes and average over the rows.")
             fail(ex, f"should return a single number (the mean over the batch), got {describe(got)}.", [hint],
                  case=label)
         if not (is_number(got) or (type(got) is np.ndarray and got.shape == ())):
