@@ -43,6 +43,7 @@ from .bugs_layers import (check_batchnorm_backward, check_bce_extreme_logits, ch
 from .bugs_training import (check_adam_steps, check_momentum_steps, check_weight_decay_gradient,  # noqa: F401
                             check_weight_decay_spares_biases)
 from .check_result import CheckResult
+from .snapshot import Change, changes, copy_data
 
 
 # ---------------------------------------------------------------- the variants
@@ -295,6 +296,23 @@ def curve_gap(a, b) -> float:
 
 
 # ------------------------------------- checks for what a gradient check cannot see
+def interleaving_changes(forward: Callable, backward: Callable, params: dict, X_a: np.ndarray, Y_a: np.ndarray,
+                         X_b: np.ndarray) -> list[str]:
+    """The gradients that differ when a forward pass on X_b comes between forward(X_a) and the backward
+    pass with X_a's cache (section 5.3); [] when every cache belongs to its own call.
+
+    forward(params, X) -> (Yhat, cache); backward(params, cache, Y) -> grads; X_a, X_b: (N, d0), Y_a: (N, C).
+    The expected gradients come from a backward pass on a copy of a fresh cache, so that a backward
+    that also writes into its cache is not mistaken for a shared one.
+    """
+    _, fresh = forward(params, X_a)
+    expected = backward(copy_data(params), copy_data(fresh), Y_a)
+    _, cache_a = forward(params, X_a)
+    forward(params, X_b)
+    got = backward(copy_data(params), cache_a, Y_a)
+    return [k for k in expected if not np.allclose(expected[k], got[k], rtol=1e-10, atol=1e-12)]
+
+
 def check_interleaved_forward(forward: Callable, backward: Callable, params: dict, seed: int = 0) -> CheckResult:
     """Forward batch A, forward batch B, then backward with A's cache: the gradient must be A's.
 
@@ -305,12 +323,7 @@ def check_interleaved_forward(forward: Callable, backward: Callable, params: dic
     d0, C = params["W1"].shape[0], params["W2"].shape[1]
     XA, XB = rng.standard_normal((6, d0)), rng.standard_normal((6, d0))
     YA = losses.one_hot(rng.integers(0, C, 6), C)
-    _, cache_a = forward(params, XA)
-    expected = backward(params, copy.deepcopy(cache_a), YA)
-    _, cache_a = forward(params, XA)
-    forward(params, XB)
-    got = backward(params, cache_a, YA)
-    bad = [k for k in expected if not np.allclose(expected[k], got[k], rtol=1e-10, atol=1e-12)]
+    bad = interleaving_changes(forward, backward, params, XA, YA, XB)
     if bad:
         return CheckResult("check_interleaved_forward", False,
                            f"after a second forward pass, backward with the first batch's cache gave different {bad}: "
@@ -330,20 +343,28 @@ def check_extreme_logits(softmax_fn: Callable, scale: float = 1e3) -> CheckResul
     return CheckResult("check_extreme_logits", True, f"softmax stays finite and normalised at logits ±{scale:g}")
 
 
+def backward_changes(forward: Callable, backward: Callable, params: dict, X: np.ndarray, Y: np.ndarray) -> list[Change]:
+    """What one backward pass changes in the cache that forward made, and in params (section 5.6).
+
+    Values written in place, entries rebound and keys added (gradients stored in the cache, say)
+    all count: see :func:`course_lib.snapshot.changes`. X: (N, d0), Y: (N, C).
+    """
+    _, cache = forward(params, X)
+    before = copy_data((cache, params))
+    backward(params, cache, Y)
+    return changes(before[0], cache, "cache") + changes(before[1], params, "params")
+
+
 def check_cache_unchanged(forward: Callable, backward: Callable, params: dict, seed: int = 0) -> CheckResult:
-    """Backward must leave the cache (and params) exactly as forward made it (section 5.6)."""
+    """Backward must leave the cache (and params) exactly as forward made it: no entry written in
+    place, rebound, added or removed (section 5.6)."""
     rng = np.random.default_rng(seed)
     d0, C = params["W1"].shape[0], params["W2"].shape[1]
     X = rng.standard_normal((5, d0))
     Y = losses.one_hot(rng.integers(0, C, 5), C)
-    _, cache = forward(params, X)
-    before = copy.deepcopy(cache)
-    params_before = copy.deepcopy(params)
-    backward(params, cache, Y)
-    changed = [k for k in before if not np.array_equal(before[k], cache[k])]
-    changed += [f"params[{k!r}]" for k in params if not np.array_equal(params_before[k], params[k])]
+    changed = backward_changes(forward, backward, params, X, Y)
     if changed:
         return CheckResult("check_cache_unchanged", False,
-                           f"backward changed {changed} in place: treat cached tensors as read-only and "
-                           "allocate new arrays for gradients (section 5.6)")
-    return CheckResult("check_cache_unchanged", True, "backward leaves the cache untouched")
+                           f"backward changed {', '.join(map(str, changed))}: treat the cache and params as "
+                           "read-only and return the gradients in a new dict (section 5.6)")
+    return CheckResult("check_cache_unchanged", True, "backward leaves the cache and params untouched")

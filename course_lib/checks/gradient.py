@@ -1,13 +1,15 @@
 """Checkers for notebook 04, gradient checking (syllabus section 4)."""
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from .. import data, gradcheck, mlp
+from ..references import reference_group_error
+from ..snapshot import changes
 from .cases import network_cases
-from .core import CheckFailed, call, check_not_mutated, describe, passed, quiet
+from .compare import check_array, describe, scalar_dtype, unchanged
+from .core import Finding, call, fail, finish, is_number, passed, quiet
+from .recognise import Variant, consistent_variant, first_match
 
 __all__ = ["check_numerical_gradient", "check_rel_error", "check_grad_check_group"]
 
@@ -41,7 +43,7 @@ def _central(probe: _Probe, eps: float) -> np.ndarray:
     return gradcheck.numerical_gradient(lambda: probe.value(xc), xc, eps)
 
 
-def _one_sided(f, x: np.ndarray, eps: float, sign: float) -> np.ndarray:
+def one_sided(f, x: np.ndarray, eps: float, sign: float) -> np.ndarray:
     """The one-sided difference sign * (f(x + sign*eps e_j) - f(x)) / eps, the O(eps) mistake. x is restored."""
     f0 = f()
     grad = np.zeros_like(x)
@@ -55,7 +57,12 @@ def _one_sided(f, x: np.ndarray, eps: float, sign: float) -> np.ndarray:
 
 def _probe_one_sided(probe: _Probe, eps: float, sign: float) -> np.ndarray:
     xc = np.array(probe.x, dtype=np.float64, order="C", copy=True)
-    return _one_sided(lambda: probe.value(xc), xc, eps, sign)
+    return one_sided(lambda: probe.value(xc), xc, eps, sign)
+
+
+# Values where undoing a nudge of 0.1 by arithmetic (x + eps - eps, x + eps - 2 eps + eps, ...) does
+# not give x back exactly: at least one of them breaks every such pattern.
+ROUNDING_VALUES = np.array([0.3, -0.3, 0.2, -0.7])
 
 
 def _x_cases(hidden: bool, rng: np.random.Generator) -> list[tuple[str, np.ndarray, np.ndarray, float | None, str]]:
@@ -75,13 +82,13 @@ def _x_cases(hidden: bool, rng: np.random.Generator) -> list[tuple[str, np.ndarr
         cases.append(("x = M[1:4, ::2], a strided slice of shape (3, 3)", base[1:4, ::2], base, 1e-3, "sin"))
         x = rng.standard_normal((2, 3, 2))
         cases.append(("a 3-D x of shape (2, 3, 2)", x, x, None, "mix"))
-        x = np.round(rng.standard_normal((2, 2)), 1) + 0.1  # values like 0.3 where x + eps - eps != x
-        cases.append(("a (2, 2) x with eps=1e-1", x, x, 1e-1, "sin"))
+        x = rng.permutation(ROUNDING_VALUES).reshape(2, 2)
+        cases.append(("a (2, 2) x with eps=1e-1, holding values such as 0.3", x, x, 1e-1, "sin"))
     return cases
 
 
-def _restore_message(before: np.ndarray, after: np.ndarray, eps: float,
-                     what: str = "x (or the array it is a view of)") -> str:
+def restore_message(before: np.ndarray, after: np.ndarray, eps: float,
+                    what: str = "x (or the array it is a view of)") -> str:
     """Why ``after`` differs from ``before``: a nudge left in place, or one undone by arithmetic."""
     diff = np.abs(after - before)
     changed = int(np.count_nonzero(diff))
@@ -94,11 +101,9 @@ def _restore_message(before: np.ndarray, after: np.ndarray, eps: float,
     return f"{what} was not restored: {changed} entr{'y' if changed == 1 else 'ies'} changed {how}"
 
 
-def check_numerical_gradient(fn, hidden: bool = False, seed: int = 0) -> None:
-    """fn(f, x, eps=1e-5) -> grad: x's shape. f() reads x, which fn perturbs in place and restores."""
+def check_numerical_gradient(fn, hidden: bool = False, seed: int = 0):
+    """fn(f, x, eps=1e-5) -> grad: x's shape and dtype. f() reads x, which fn perturbs in place and restores."""
     ex = "numerical_gradient"
-    if not callable(fn):
-        raise CheckFailed(ex, f"expected a function, got {type(fn).__name__}")
     rng = np.random.default_rng(seed)
     cases = _x_cases(hidden, rng)
     for label, x, base, eps, kind in cases:
@@ -106,48 +111,39 @@ def check_numerical_gradient(fn, hidden: bool = False, seed: int = 0) -> None:
         use_eps = 1e-5 if eps is None else eps
         expected = _central(probe, use_eps)
         base_before = base.copy()
-        # Called directly, not through core.call: f must read the very array x that fn perturbs.
-        with quiet():
-            got = fn(probe, x) if eps is None else fn(probe, x, eps)
-        if not np.array_equal(base, base_before):
-            raise CheckFailed(ex, f"for {label}: " + _restore_message(base_before, base, use_eps))
+        hint = ("x may have any number of axes: visit every index with `for idx in np.ndindex(x.shape)` "
+                "(or np.nditer with flags=['multi_index']) and index x[idx]." if x.ndim != 2 else "")
+        # f must read the very array x that fn perturbs: no copies.
+        args = (probe, x) if eps is None else (probe, x, eps)
+        got = call(ex, fn, *args, on=label, hint=hint, copy=False).result
+        findings = []
+        if changes(base_before, base):
+            findings.append(Finding(f"for {label}: " + restore_message(base_before, base, use_eps)))
+            base[...] = base_before
         if probe.calls == 0:
-            raise CheckFailed(ex, f"for {label}: f was never called. Evaluate f() after each nudge of an entry of x.")
-        _compare_gradient(ex, label, got, expected, probe, use_eps, eps is None)
-    passed(ex, len(cases))
-
-
-def _compare_gradient(ex, label, got, expected, probe, eps, default_eps) -> None:
-    if got is None:
-        raise CheckFailed(ex, f"for {label}: the result is None. Did the function forget to `return` the gradient?")
-    if type(got) is not np.ndarray:
-        raise CheckFailed(ex, f"for {label}: expected a numpy array of shape {expected.shape}, got {describe(got)}.")
-    if got.shape != expected.shape:
-        raise CheckFailed(ex, f"for {label}: the gradient should have x's shape {expected.shape}, got {got.shape}. "
-                          "Allocate it with np.zeros_like(x) and fill it entry by entry.")
-    if not np.issubdtype(got.dtype, np.floating):
-        raise CheckFailed(ex, f"for {label}: the gradient should hold floats, got dtype {got.dtype}. "
-                          "np.zeros_like(x) of a float x is a float array.")
-    if np.allclose(got, expected, rtol=1e-6, atol=1e-8):
-        return
-    head = f"for {label}, the gradient is wrong.\n  expected {describe(expected)}\n  got      {describe(got)}."
-    if np.all(got == 0) and np.any(expected != 0):
-        hint = ("Every entry is 0: f never saw your nudges. You probably wrote into a copy of x "
-                "(x.reshape(-1), x.ravel() and x.flatten() copy a non-contiguous x). Index x itself, "
-                "e.g. x[idx] for idx in np.ndindex(x.shape).")
-    elif np.allclose(got, 2 * expected, rtol=1e-6, atol=1e-8):
-        hint = "Every entry is twice the expected value: divide the difference by 2*eps, the distance between the two points."
-    elif any(np.allclose(got, _probe_one_sided(probe, eps, s), rtol=1e-6, atol=1e-8) for s in (1.0, -1.0)):
-        hint = ("This is the one-sided difference (f(x + eps) - f(x)) / eps, whose error is O(eps). Use the central "
-                "difference (f(x + eps) - f(x - eps)) / (2 eps): its error is O(eps^2).")
-    elif not default_eps and np.allclose(got, _central(probe, 1e-5), rtol=1e-6, atol=1e-8):
-        hint = f"It matches eps=1e-5 rather than the eps={eps:g} that was passed: use the eps argument."
-    else:
-        flat = np.argmax(np.abs(got - expected))
-        worst = tuple(int(i) for i in np.unravel_index(flat, got.shape))
-        hint = (f"The largest difference is at index {worst}: expected {expected[worst]:.6g}, got {got[worst]:.6g}. "
-                "Each entry is (f with x[idx] + eps  minus  f with x[idx] - eps) / (2 eps), all other entries unchanged.")
-    raise CheckFailed(ex, f"{head}\n  {hint}")
+            findings.append(Finding(f"for {label}: f was never called.",
+                                    ["Evaluate f() after each nudge of an entry of x."]))
+        variants = [
+            Variant("Every entry is 0: f never saw your nudges. You probably wrote into a copy of x (x.reshape(-1), "
+                    "x.ravel() and x.flatten() copy a non-contiguous x). Index x itself, e.g. x[idx] for idx in "
+                    "np.ndindex(x.shape).", lambda: np.zeros_like(expected)),
+            Variant("Every entry is twice the expected value: divide the difference by 2*eps, the distance between "
+                    "the two points.", lambda: 2 * expected),
+            Variant("This is the one-sided difference (f(x + eps) - f(x)) / eps, whose error is O(eps). Use the "
+                    "central difference (f(x + eps) - f(x - eps)) / (2 eps): its error is O(eps^2).",
+                    lambda: _probe_one_sided(probe, use_eps, 1.0)),
+            Variant("This is the one-sided difference (f(x) - f(x - eps)) / eps, whose error is O(eps). Use the "
+                    "central difference (f(x + eps) - f(x - eps)) / (2 eps).", lambda: _probe_one_sided(probe, use_eps, -1.0)),
+            Variant(f"It matches eps=1e-5 rather than the eps={use_eps:g} that was passed: use the eps argument.",
+                    lambda: None if eps is None else _central(probe, 1e-5)),
+            Variant("The sign is flipped: (f(x + eps) - f(x - eps)) / (2 eps), plus first.", lambda: -expected),
+        ]
+        result = check_array(f"the gradient for {label}", got, expected, rtol=1e-6, atol=1e-8, variants=variants)
+        if result is not None and result.hints == [""] and type(got) is np.ndarray and got.shape == expected.shape:
+            result.hints = ["Each entry is (f with x[idx] + eps  minus  f with x[idx] - eps) / (2 eps), all other "
+                            "entries unchanged."]
+        finish(ex, findings + [result], label)
+    return passed(ex, len(cases))
 
 
 # --------------------------------------------------------------------- rel_error
@@ -170,62 +166,69 @@ def _pair_cases(hidden: bool, rng: np.random.Generator) -> list[tuple[str, np.nd
     return cases
 
 
-def _rel_error_hint(a: np.ndarray, b: np.ndarray, got: float) -> str:
+def _rel_error_variants(a: np.ndarray, b: np.ndarray) -> list[Variant]:
     na, nb, nd = np.linalg.norm(a), np.linalg.norm(b), np.linalg.norm(a - b)
     eta = gradcheck.REL_ERROR_ETA
-    variants = {
-        "the denominator has no eta: add eta = 1e-12 so that two zero gradients give 0, not NaN":
-            (lambda: nd / (na + nb),),
-        "the denominator is a single norm (or the larger of the two); it is the sum ||a|| + ||b|| + eta":
-            (lambda: nd / (na + eta), lambda: nd / (nb + eta)),
-        "the norms are sums of absolute values; use the Euclidean norm np.linalg.norm (square root of the sum of squares)":
-            (lambda: np.abs(a - b).sum() / (np.abs(a).sum() + np.abs(b).sum() + eta),),
-        "this is the largest entry-wise difference; use the norm of the whole difference, np.linalg.norm(a - b)":
-            (lambda: np.abs(a - b).max() / (na + nb + eta),),
-        "the numerator is squared: use the norm ||a - b||, not its square":
-            (lambda: nd ** 2 / (na + nb + eta),),
-    }
-    with np.errstate(all="ignore"):
-        for hint, formulas in variants.items():
-            for formula in formulas:
-                value = formula()
-                if (np.isnan(got) and np.isnan(value)) or np.isclose(got, value, rtol=1e-9, atol=0):
-                    return " It looks like " + hint + "."
-    return " Compute ||a - b|| / (||a|| + ||b|| + eta) with np.linalg.norm and eta = 1e-12."
+    tight = {"rtol": 1e-9, "atol": 0.0}
+    return [
+        Variant("The denominator has no eta: add eta = 1e-12 so that two zero gradients give 0, not NaN.",
+                lambda: nd / (na + nb), **tight),
+        Variant("The denominator is a single norm; it is the sum ||a|| + ||b|| + eta.", lambda: nd / (na + eta), **tight),
+        Variant("The denominator is a single norm; it is the sum ||a|| + ||b|| + eta.", lambda: nd / (nb + eta), **tight),
+        Variant("The denominator is the larger norm; it is the sum ||a|| + ||b|| + eta.",
+                lambda: nd / (max(na, nb) + eta), **tight),
+        Variant("The norms are sums of absolute values; use the Euclidean norm np.linalg.norm (square root of the "
+                "sum of squares).", lambda: np.abs(a - b).sum() / (np.abs(a).sum() + np.abs(b).sum() + eta), **tight),
+        Variant("This is the largest entry-wise difference; use the norm of the whole difference, "
+                "np.linalg.norm(a - b).", lambda: np.abs(a - b).max() / (na + nb + eta), **tight),
+        Variant("The numerator is squared: use the norm ||a - b||, not its square.",
+                lambda: nd ** 2 / (na + nb + eta), **tight),
+        *[Variant(f"It uses eta = {e:g}; the syllabus's formula has eta = 1e-12, which matters only where "
+                  "both gradients are tiny.", (lambda e=e: nd / (na + nb + e)), **tight) for e in (1e-6, 1e-7, 1e-8,
+                                                                                             1e-9, 1e-10, 1e-15)],
+        Variant("eta belongs in the denominator only: ||a - b|| / (||a|| + ||b|| + eta).",
+                lambda: (nd + eta) / (na + nb + eta), **tight),
+        Variant("Entry-wise relative errors were averaged; the syllabus's formula uses norms of whole arrays: "
+                "||a - b|| / (||a|| + ||b|| + eta).",
+                lambda: float(np.mean(np.abs(a - b) / (np.abs(a) + np.abs(b) + eta))), **tight),
+    ]
 
 
-def check_rel_error(fn, hidden: bool = False, seed: int = 0) -> None:
-    """fn(a, b) -> float: ||a - b|| / (||a|| + ||b|| + 1e-12). a, b: any shape, the same."""
+def check_rel_error(fn, hidden: bool = False, seed: int = 0):
+    """fn(a, b) -> float: ||a - b|| / (||a|| + ||b|| + 1e-12). a, b: any shape, the same.
+
+    Every case is run first; a wrong formula is named by the variant that gives the student's
+    number on every case."""
     ex = "rel_error"
     rng = np.random.default_rng(seed)
-    cases = _pair_cases(hidden, rng)
-    for label, a, b in cases:
-        got, copies = call(ex, fn, a, b)
-        check_not_mutated(ex, (a, b), copies, ["a", "b"])
-        expected = gradcheck.rel_error(a, b)
+    runs = []
+    for label, a, b in _pair_cases(hidden, rng):
+        done = call(ex, fn, a, b, on=f"a: {a.shape}, b: {b.shape} ({label})")
+        got = done.result
         if got is None:
-            raise CheckFailed(ex, "the result is None. Did the function forget to `return` it?")
-        if np.ndim(got) != 0 or isinstance(got, (bool, np.bool_)) or not np.issubdtype(np.asarray(got).dtype, np.number):
-            raise CheckFailed(ex, f"for {label}: expected one number (a float), got {describe(got)}. The norms "
-                              "collapse the whole arrays: np.linalg.norm(a - b) is a single number.")
-        value = float(got)
-        if np.isclose(value, expected, rtol=1e-9, atol=1e-15):
-            continue
-        raise CheckFailed(ex, f"for {label}: expected {expected:.6e}, got {value:.6e}."
-                          + _rel_error_hint(a, b, value))
-    passed(ex, len(cases))
+            fail(ex, f"the result for {label} is None.", ["Did the function forget to `return` it?"], case=label,
+                 status="error")
+        if not (is_number(got) or (type(got) is np.ndarray and got.shape == () and np.issubdtype(got.dtype, np.number))):
+            fail(ex, f"for {label}: expected one number (a float), got {describe(got)}.",
+                 ["The norms collapse the whole arrays: np.linalg.norm(a - b) is a single number."], case=label,
+                 status="error")
+        runs.append((label, a, b, got, unchanged({"a": a, "b": b}, dict(zip("ab", done.args)))))
+    for label, a, b, got, mutated in runs:
+        expected, value = gradcheck.rel_error(a, b), float(got)
+        finding = scalar_dtype(f"the relative error for {label}", got)
+        if finding is None and not (np.isclose(value, expected, rtol=1e-9, atol=1e-15)
+                                    or (np.isnan(value) and np.isnan(expected))):
+            finding = check_array(f"the relative error for {label}", np.float64(value), np.asarray(expected),
+                                  rtol=1e-9, atol=1e-15)
+            named = consistent_variant([(float(g), gradcheck.rel_error(p, q), _rel_error_variants(p, q))
+                                        for _, p, q, g, _ in runs])
+            finding.hints = [named.hint if named else
+                             "Compute ||a - b|| / (||a|| + ||b|| + eta) with np.linalg.norm and eta = 1e-12."]
+        finish(ex, [mutated, finding], label)
+    return passed(ex, len(runs))
 
 
 # --------------------------------------------------------------- grad_check_group
-def reference_group_error(params: dict, X: np.ndarray, Y: np.ndarray, name: str, eps: float = 1e-5) -> float:
-    """The relative error of one parameter group of the two-layer network, as the reference computes it."""
-    params = copy.deepcopy(params)
-    _, cache = mlp.forward(params, X)
-    analytic = mlp.backward(params, cache, Y)[name]
-    numeric = gradcheck.numerical_gradient(lambda: mlp.loss(params, X, Y), params[name], eps)
-    return gradcheck.rel_error(analytic, numeric)
-
-
 def _group_cases(hidden: bool, seed: int) -> list[tuple[str, dict, np.ndarray, np.ndarray, str, float | None]]:
     """(label, params, X, Y, name, eps): eps None means the default 1e-5."""
     X, Y = data.tiny_batch()
@@ -237,7 +240,7 @@ def _group_cases(hidden: bool, seed: int) -> list[tuple[str, dict, np.ndarray, n
     if hidden:
         by_label = {c.label: c for c in awkward}
         picks = [("a batch of 1", "W1", 1e-2), ("one hidden unit", "b1", 1e-1), ("non-square", "W2", 1e-3),
-                 ("non-square", "b2", None), ("exactly at zero", "b1", None)]
+                 ("non-square", "b2", None), ("exactly at zero", "b1", None), ("strided", "W1", 1e-2)]
         for key, name, eps in picks:
             case = next(c for lab, c in by_label.items() if key in lab)
             cases.append((f"{case.label}, group {name}" + ("" if eps is None else f", eps={eps:g}"),
@@ -245,57 +248,72 @@ def _group_cases(hidden: bool, seed: int) -> list[tuple[str, dict, np.ndarray, n
     return cases
 
 
-def _group_hint(params, X, Y, name, eps, value, expected) -> str:
-    if np.isclose(value, 1.0, rtol=1e-6):
-        return (" A relative error of exactly 1 means one of the two gradients is all zero: the loss f must read the "
-                "very array you perturb (params[name], not a copy of it).")
-    if value < 1e-8 and expected > 1e-6:
-        return (f" Yours is at round-off level, but a step of eps={eps:g} leaves a truncation error of about "
-                f"{expected:.0e}: is the eps argument passed on to the numerical gradient?")
-    p = copy.deepcopy(params)
-    _, cache = mlp.forward(p, X)
-    analytic = mlp.backward(p, cache, Y)[name]
-    f = lambda: mlp.loss(p, X, Y)  # noqa: E731
-    variants = {
-        "the numerical gradient is twice the analytic one: divide by 2*eps":
-            lambda: gradcheck.rel_error(analytic, 2 * gradcheck.numerical_gradient(f, p[name], eps)),
-        "the numerical gradient is a one-sided difference, with an O(eps) error: use the central difference":
-            lambda: gradcheck.rel_error(analytic, _one_sided(f, p[name], eps, 1.0)),
-        "the numerical gradient is N times too large: the loss must be the mean over the batch, mlp.loss":
-            lambda: gradcheck.rel_error(analytic, X.shape[0] * gradcheck.numerical_gradient(f, p[name], eps)),
-    }
-    with quiet():
-        for hint, v in variants.items():
-            if np.isclose(value, v(), rtol=1e-3, atol=1e-9):
-                return " It looks like " + hint + "."
-    return (" Run mlp.forward, read mlp.backward(...)[name] (the analytic gradient), estimate the numerical gradient "
-            "of `lambda: mlp.loss(params, X, Y)` with respect to params[name] with the eps given, and return "
-            "rel_error of the two.")
+def _group_variants(params, X, Y, name, eps) -> list[Variant]:
+    def analytic_and_f():
+        p = {k: np.array(v, copy=True) for k, v in params.items()}
+        _, cache = mlp.forward(p, X)
+        return p, mlp.backward(p, cache, Y)[name], (lambda: mlp.loss(p, X, Y))
+
+    def with_numeric(make):
+        def compute():
+            p, analytic, f = analytic_and_f()
+            return gradcheck.rel_error(analytic, make(f, p[name]))
+        return compute
+
+    loose = {"rtol": 1e-3, "atol": 1e-9}
+    return [
+        Variant("The numerical gradient is twice the analytic one: divide by 2*eps.",
+                with_numeric(lambda f, x: 2 * gradcheck.numerical_gradient(f, x, eps)), **loose),
+        Variant("The numerical gradient is a one-sided difference, with an O(eps) error: use the central difference.",
+                with_numeric(lambda f, x: one_sided(f, x, eps, 1.0)), **loose),
+        Variant("The numerical gradient is N times too large: the loss must be the mean over the batch, mlp.loss.",
+                with_numeric(lambda f, x: X.shape[0] * gradcheck.numerical_gradient(f, x, eps)), **loose),
+        Variant(f"It matches eps=1e-5 rather than the eps={eps:g} that was passed: pass eps on to the numerical "
+                "gradient.", with_numeric(lambda f, x: gradcheck.numerical_gradient(f, x, 1e-5)) if eps != 1e-5
+                else (lambda: None), **loose),
+    ]
 
 
-def check_grad_check_group(fn, hidden: bool = False, seed: int = 0) -> None:
+def check_grad_check_group(fn, hidden: bool = False, seed: int = 0):
     """fn(params, X: (N, d0), Y: (N, C), name, eps=1e-5) -> float, the relative error of group ``name``."""
     ex = "grad_check_group"
     cases = _group_cases(hidden, seed)
     for label, params, X, Y, name, eps in cases:
         args = (params, X, Y, name) if eps is None else (params, X, Y, name, eps)
-        got, (copied, _) = call(ex, fn, *args)
+        done = call(ex, fn, *args, on=label)
+        got, copied = done.result, done.args
         use_eps = 1e-5 if eps is None else eps
-        for key in params:
-            if not np.array_equal(params[key], copied[0][key]):
-                raise CheckFailed(ex, f"for {label}: " + _restore_message(params[key], copied[0][key], use_eps,
-                                                                         f"params[{key!r}]"))
-        check_not_mutated(ex, (X, Y), (copied[1:3], {}), ["X", "Y"])
-        expected = reference_group_error(params, X, Y, name, use_eps)
+        moved = {k: changes(params[k], copied[0].get(k), f"params[{k!r}]") for k in params}
+        findings = [Finding(f"for {label}: " + restore_message(params[k], copied[0][k], use_eps, f"params[{k!r}]"))
+                    for k, found in moved.items() if found and all(c.kind == "values" for c in found)]
+        others = {k for k, found in moved.items() if any(c.kind != "values" for c in found)} or set(copied[0]) - set(params)
+        findings.append(unchanged({"X": X, "Y": Y, **({"params": params} if others else {})},
+                                  {"X": copied[1], "Y": copied[2], **({"params": copied[0]} if others else {})}))
         if got is None:
-            raise CheckFailed(ex, "the result is None. Did the function forget to `return` the relative error?")
-        if np.ndim(got) != 0 or not np.issubdtype(np.asarray(got).dtype, np.floating):
-            raise CheckFailed(ex, f"for {label}: expected one float (the relative error), got {describe(got)}.")
+            fail(ex, f"the result for {label} is None.", ["Did the function forget to `return` the relative error?"],
+                 case=label, status="error")
+        if not (is_number(got) or (type(got) is np.ndarray and got.shape == () and np.issubdtype(got.dtype, np.floating))):
+            fail(ex, f"for {label}: expected one float (the relative error), got {describe(got)}.", case=label,
+                 status="error")
         value = float(got)
+        expected = reference_group_error(params, X, Y, name, use_eps)
         # Near 1e-10 the error is round-off, which an equivalent computation changes in its last digits;
         # with a large eps or at a kink it is a definite number that must match.
-        if np.isfinite(value) and abs(value - expected) <= 1e-4 * expected + 1e-8:
-            continue
-        raise CheckFailed(ex, f"for {label}: expected a relative error of {expected:.4e}, got {value:.4e}."
-                          + _group_hint(params, X, Y, name, use_eps, value, expected))
-    passed(ex, len(cases))
+        if not (np.isfinite(value) and abs(value - expected) <= 1e-4 * expected + 1e-8):
+            message = f"for {label}: expected a relative error of {expected:.4e}, got {value:.4e}."
+            if np.isclose(value, 1.0, rtol=1e-6):
+                hints = ["A relative error of exactly 1 means one of the two gradients is all zero: the loss f must "
+                         "read the very array you perturb (params[name], not a copy of it)."]
+            elif value < 1e-8 and expected > 1e-6:
+                hints = [f"Yours is at round-off level, but a step of eps={use_eps:g} leaves a truncation error of "
+                         f"about {expected:.0e}: is the eps argument passed on to the numerical gradient?"]
+            else:
+                with quiet():
+                    match = first_match(value, _group_variants(params, X, Y, name, use_eps), expected)
+                hints = [match.hint] if match else [
+                    "Run mlp.forward, read mlp.backward(...)[name] (the analytic gradient), estimate the numerical "
+                    "gradient of `lambda: mlp.loss(params, X, Y)` with respect to params[name] with the eps given, "
+                    "and return rel_error of the two."]
+            findings.append(Finding(message, hints))
+        finish(ex, findings, label)
+    return passed(ex, len(cases))
