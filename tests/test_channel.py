@@ -118,8 +118,16 @@ def test_subclasses_cross_as_their_base_type(pair):
     Pt = collections.namedtuple("Pt", "x y")
     p = pair(make=lambda: (Pt(1, 2), collections.OrderedDict(a=1)))
     pt, od = p.call(p.get("make"))
-    assert type(pt) is tuple and pt == (1, 2)
+    assert isinstance(pt, tuple) and tuple(pt) == (1, 2) and not hasattr(pt, "x")   # data, none of its code
     assert type(od) is dict and od == {"a": 1}
+
+
+def test_a_namedtuple_handed_back_is_the_students_own_again(pair):
+    Cache = collections.namedtuple("Cache", "x W")
+    p = pair(forward=lambda x: (x * 2, Cache(x, np.ones(2))), backward=lambda cache: float(cache.W.sum()))
+    out, cache = p.call(p.get("forward"), np.ones(2))
+    assert isinstance(cache, tuple) and len(cache) == 2 and np.array_equal(cache[1], np.ones(2))
+    assert p.call(p.get("backward"), cache) == 2.0
 
 
 def test_a_view_stays_a_view_with_its_strides(pair):

@@ -165,6 +165,12 @@ def describe_kind(obj) -> tuple[str, str]:
     return "object", type(obj).__name__
 
 
+class StudentTuple(tuple):
+    """A tuple subclass of the student side (a namedtuple), on the grader's side: its values, and the
+    handle that makes it the student's own object again when it is handed back (code that reads
+    ``cache.W`` from a namedtuple it returned earlier keeps working)."""
+
+
 class Handle:
     """What one side knows of an object that lives on the other side: its number and a description."""
 
@@ -431,6 +437,8 @@ class Codec:
         hid = self.proxy_ids.get(id(value))
         if hid is not None and self.proxies.get(hid) is value:   # the other side's object, going home
             return {"h": hid, "k": "object", "n": ""}
+        if t is StudentTuple and getattr(value, "_course_handle", None):
+            return {"h": value._course_handle, "k": "object", "n": ""}
         if t is np.ndarray:
             if value.dtype.kind in NUMERIC_KINDS and value.dtype.fields is None:
                 return {"r": self._share_array(value, frame)}
@@ -464,7 +472,10 @@ class Codec:
             if isinstance(value, str):
                 return str.__str__(value)
             if isinstance(value, tuple):
-                return {"T": [self._enc(v, frame, depth + 1) for v in tuple.__iter__(value)]}
+                node = {"T": [self._enc(v, frame, depth + 1) for v in tuple.__iter__(value)]}
+                if self.side == "s":
+                    node["h"] = self.handle_for(value)
+                return node
             if isinstance(value, list) and self.side == "s":
                 return {"r": self._share(value, "l", frame)}
             if isinstance(value, dict) and self.side == "s":
@@ -709,7 +720,15 @@ class Codec:
         if "T" in node:
             if not isinstance(node["T"], list):
                 raise ChannelError("malformed tuple")
-            return tuple(self.decode(v, ctx, depth + 1) for v in node["T"])
+            values = tuple(self.decode(v, ctx, depth + 1) for v in node["T"])
+            hid = node.get("h")
+            if hid is None:
+                return values
+            if not self.trusted or not isinstance(hid, str) or not hid.startswith(self.other) or len(hid) > 24:
+                raise ChannelError("malformed tuple")
+            tagged = StudentTuple(values)
+            tagged._course_handle = hid
+            return tagged
         if "S" in node:
             pair = node["S"]
             if not (isinstance(pair, list) and len(pair) == 2):

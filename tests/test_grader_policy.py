@@ -1,0 +1,63 @@
+"""The grader's policy (grader/sandbox/policy.py) covers the whole course, and the sandbox's copy of
+course_lib (grader/sandbox/facade.py) holds no reference code."""
+import ast
+import importlib
+
+import pytest
+
+from course_lib import checks
+from grader.sandbox import facade, policy
+
+
+def test_every_checker_has_an_entry_and_every_name_is_course_code():
+    names = {n for n in dir(checks) if n.startswith("check_")}
+    assert names == set(policy.REFERENCES)
+    real = facade.real_names()
+    for checker in names:
+        for dotted in policy.banned_names(checker):
+            assert dotted in real, (checker, dotted)
+            assert policy.banned_functions(checker, real).get(dotted), (checker, dotted)
+
+
+def test_a_catalogued_variant_is_banned_with_the_reference_it_breaks():
+    banned = policy.banned_names("check_output_layer_backward")
+    assert "course_lib.bugs.affine_backward_transposed" in banned
+    assert "course_lib.bugs.affine_backward_bias_mean" in banned
+    assert "course_lib.bugs.forward_shared_cache" in policy.banned_names("check_forward")
+
+
+@pytest.fixture(scope="module")
+def sandbox_copy(tmp_path_factory):
+    return facade.build(tmp_path_factory.mktemp("facade"))
+
+
+def test_the_sandbox_copy_computes_nothing(sandbox_copy):
+    """No function or method of the copy, outside the modules that only draw, calls numpy."""
+    for dotted, _ in facade.modules():
+        if dotted in policy.SANDBOX_REAL_MODULES:
+            continue
+        path = sandbox_copy / "/".join(dotted.split(".")) / "__init__.py"
+        if not path.exists():
+            path = sandbox_copy / ("/".join(dotted.split(".")) + ".py")
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not _in_value_class(tree, node):
+                calls = [ast.unparse(c.func) for c in ast.walk(node) if isinstance(c, ast.Call)]
+                assert all(c.startswith("_course_rpc_.") for c in calls), (dotted, node.name, calls)
+
+
+def _in_value_class(tree, fn) -> bool:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and fn in node.body and facade._is_value_class(node):
+            return True
+    return False
+
+
+def test_the_sandbox_copy_has_no_data_files(sandbox_copy):
+    assert not list(sandbox_copy.rglob("*.npz")) and not (sandbox_copy / "course_lib" / "datasets").exists()
+
+
+def test_every_name_the_stubs_stand_for_exists_in_the_real_package():
+    for qual, obj in facade.real_names().items():
+        module, _, attr = qual.rpartition(".")
+        assert getattr(importlib.import_module(module), attr) is obj
