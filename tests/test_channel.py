@@ -160,6 +160,19 @@ def test_writes_into_an_argument_come_back_in_place(pair):
     assert d["k"][0] == 5.0 and d["new"] == 1
 
 
+def test_a_view_made_by_as_strided_is_written_in_place(pair):
+    from numpy.lib.stride_tricks import as_strided
+
+    def step(p):
+        p["W"] -= 1.0
+
+    buffer = np.zeros(12)
+    W = as_strided(buffer[1:], shape=(2, 3), strides=(40, 8))   # its base is not an array
+    p = pair(step=step)
+    p.call(p.get("step"), {"W": W})
+    assert np.array_equal(W, -np.ones((2, 3))) and buffer[0] == 0.0
+
+
 def test_one_object_twice_is_one_object_and_later_changes_show(pair):
     shared = {}
 

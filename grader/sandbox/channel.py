@@ -239,6 +239,22 @@ def _fingerprint(kind, obj):
     return tuple(v if type(v) in _PLAIN else (id(v), type(v)) for v in items)
 
 
+def _root_of(a: np.ndarray) -> np.ndarray:
+    """The array that owns ``a``'s memory: down the chain of bases, through the buffer objects numpy
+    puts in between (``as_strided`` makes a view whose base is not itself an array)."""
+    root = a
+    while True:
+        base = root.base
+        if isinstance(base, np.ndarray):
+            root = base
+            continue
+        inner = getattr(base, "base", None)
+        if isinstance(inner, np.ndarray):
+            root = inner
+            continue
+        return root
+
+
 def _flat(root: np.ndarray) -> np.ndarray:
     """A buffer's bytes as a 1-D uint8 view (no copy: the root is contiguous in some order)."""
     return root.ravel(order="K").view(np.uint8) if root.size else np.zeros(0, np.uint8)
@@ -504,9 +520,7 @@ class Codec:
         return sid
 
     def _share_array(self, a, frame) -> str:
-        root = a
-        while isinstance(root.base, np.ndarray):
-            root = root.base
+        root = _root_of(a)
         if not (root.flags.c_contiguous or root.flags.f_contiguous) or root.dtype.fields is not None:
             root = a = np.array(a, copy=True)
         bid = self._buffer_of(root)
