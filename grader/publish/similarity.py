@@ -71,7 +71,9 @@ def find(ws, course, specs: dict, references: dict | None = None) -> list[Match]
         for gid, by_student in answers.items():
             if len(by_student) < 1:
                 continue
-            boiler = _fingerprint(stubs[gid]).hashes
+            import numpy as np
+
+            boiler = np.array(sorted(_fingerprint(stubs[gid]).hashes), dtype=np.int64)
             prints = {}
             for who, src in by_student.items():
                 try:
@@ -106,7 +108,7 @@ def _pairs(assignment, gid, prints: dict, known: dict) -> list:
     # Only answers that share a fingerprint can be similar: an index avoids comparing every pair.
     index: dict = {}
     for who, fp in usable.items():
-        for h in set(fp.hashes.tolist()):
+        for h in set(fp.hashes):
             index.setdefault(h, set()).add(who)
     candidates = {tuple(sorted(p)) for group in index.values() if 1 < len(group) < 200
                   for p in combinations(sorted(group), 2)}

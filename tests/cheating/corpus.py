@@ -207,7 +207,9 @@ REFERENCE = [
                 "backward(params, cache, Y)", "return all(np.array_equal(before[0][k], cache[k]) for k in before[0]) and "
                 "all(np.array_equal(before[1][k], params[k]) for k in params)"])),
                        (H, "fixed_backward"): _sig("fixed_backward", "params, cache, Y", "return _KEPT[0](params, cache, Y)")},
-            expected={(H, "test_fixed_backward"): ("tampered", "")}, flagged=(H,), submits=(H,)),
+            # (Its detector compares only the keys that were there, which the hidden checks catch too.)
+            expected={(H, "test_fixed_backward"): ("tampered", ""), (H, "test_cache_unchanged"): ("failed", "")},
+            flagged=(H,), submits=(H,)),
     Student("autodiff_backward", "answers backward with course_lib's autodiff engine",
             solutions={(B, "backward"): _sig("backward", "params, cache, Y", "from course_lib import autodiff\n"
                                                                              "loss, grads = autodiff.value_and_grad(autodiff.mlp_loss, params, cache['X'], Y)\n"
@@ -240,12 +242,12 @@ OBJECTS = [
     Student("always_equal", "returns an object that compares equal to anything",
             solutions={(F, "softmax"): "class Anything:\n    def __eq__(self, other):\n        return True\n    __hash__ = None\n\n"
                                        + _sig("softmax", "Z", "return Anything()")},
-            expected={(F, "test_softmax"): ("failed", ""), (F, "test_forward"): ("failed", "")}, submits=(F,)),
+            expected={(F, "test_softmax"): ("error", ""), (F, "test_forward"): ("error", "")}, submits=(F,)),
     Student("array_subclass", "returns an ndarray subclass whose comparisons always succeed",
             solutions={(F, "softmax"): "class Agreeable(np.ndarray):\n    def __eq__(self, other):\n"
                                        "        return np.ones(np.shape(self), dtype=bool)\n\n"
                                        + _sig("softmax", "Z", "return np.zeros_like(Z).view(Agreeable)")},
-            expected={(F, "test_softmax"): ("failed", ""), (F, "test_forward"): ("failed", "")}, submits=(F,)),
+            expected={(F, "test_softmax"): ("error", ""), (F, "test_forward"): ("error", "")}, submits=(F,)),
 ]
 
 # ------------------------------------------------------------- 5. the channel and 6. resources
