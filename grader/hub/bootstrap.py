@@ -20,6 +20,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -97,8 +98,13 @@ def let_class_through(site: Site) -> list[str]:
     environment that others may not traverse. Here that is /root: the venv's interpreter is pyenv's, under
     /root (0700). Nothing under those folders becomes listable, but a file there that is readable by all can
     be opened by a user of the class who knows its name."""
-    interpreter = Path(os.path.realpath(site.venv / "bin" / "python")).parent
-    needed = [interpreter, Path(sys.base_prefix), site.venv, REPO / "course_lib", HUB]
+    interpreter = Path(os.path.realpath(site.venv / "bin" / "python"))
+    unreadable = [p for p in (interpreter, site.venv / "pyvenv.cfg", REPO / "course_lib" / "__init__.py",
+                              HUB / "site.py") if not p.stat().st_mode & stat.S_IROTH]
+    if unreadable:
+        raise SystemExit(f"the class's servers cannot read {unreadable[0]}: the checkout and its .venv must be "
+                         "readable by all (were they made with umask 077?)")
+    needed = [interpreter.parent, Path(sys.base_prefix), site.venv, REPO / "course_lib", HUB]
     blocked = sorted({str(d) for p in needed for d in (p, *p.parents)
                       if d.is_dir() and not d.stat().st_mode & stat.S_IXOTH})
     if blocked and shutil.which("setfacl") is None:
@@ -115,8 +121,9 @@ def undo_let_through(site: Site) -> None:
             continue
         subprocess.run(["setfacl", "-x", f"g:{site.group}", d], stderr=subprocess.DEVNULL)
         entries = subprocess.run(["getfacl", "-pc", d], capture_output=True, text=True).stdout.split()
-        if not any(e.split(":")[1] for e in entries if e.startswith(("user:", "group:"))):
-            run("setfacl", "-b", d)  # no named entry left: back to plain permission bits
+        named = [e for e in entries if e.startswith(("user:", "group:")) and e.split(":")[1]]
+        if not named and not any(e.startswith("default:") for e in entries):
+            run("setfacl", "-b", d)  # only the mask is left: back to plain permission bits
 
 
 def course_folder(site: Site) -> Path:
@@ -184,19 +191,24 @@ _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def wait_until_up(site: Site, proc: subprocess.Popen) -> float:
+    """Seconds until the hub answers on its own port, then through the proxy (probing the proxy first
+    only makes it log errors while the hub's route is not there yet)."""
     start = time.monotonic()
-    while time.monotonic() - start < START_TIMEOUT:
-        if proc.poll() is not None:
-            raise SystemExit(f"JupyterHub exited with {proc.returncode} before it was ready (its log is above)")
-        try:
-            with _DIRECT.open(f"{site.url}/hub/api/", timeout=2) as response:
-                if response.status == 200:
-                    return time.monotonic() - start
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit(f"JupyterHub did not answer at {site.url} within {START_TIMEOUT} s")
+    for url in (f"http://127.0.0.1:{site.hub_port}/hub/api/", f"{site.url}/hub/api/"):
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"JupyterHub exited with {proc.returncode} before it was ready (its log is above)")
+            if time.monotonic() - start > START_TIMEOUT:
+                proc.terminate()
+                raise SystemExit(f"JupyterHub did not answer at {url} within {START_TIMEOUT} s")
+            try:
+                with _DIRECT.open(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+    return time.monotonic() - start
 
 
 def banner(site: Site, passwords: dict[str, str], headline: str) -> str:
@@ -210,7 +222,19 @@ def banner(site: Site, passwords: dict[str, str], headline: str) -> str:
     return "\n".join(lines)
 
 
+def ports_free(ip: str, port: int, others: list[int]) -> None:
+    for host, p in [(ip, port)] + [("127.0.0.1", o) for o in others]:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, p))
+            except OSError:
+                raise SystemExit(f"port {p} is taken (another hub?): choose others with HUB_ARGS=\"--port=... "
+                                 "--hub-port=... --proxy-api-port=...\"") from None
+
+
 def up(args) -> int:
+    ports_free(args.ip, args.port, [args.hub_port, args.proxy_api_port])
     site, passwords = setup(args)
     if not os.access(site.proxy, os.X_OK):
         raise SystemExit(f"JupyterHub's proxy is missing at {site.proxy}: run `make hub-deps` (npm ci into .hub/)")
@@ -221,7 +245,8 @@ def up(args) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda s, f: proc.send_signal(signal.SIGTERM))
     seconds = wait_until_up(site, proc)
-    headline = f"The course's JupyterHub is up at {site.url}/ (started in {seconds:.1f} s). Log in as:"
+    shown = f"http://{socket.getfqdn()}:{site.port}" if site.ip in ("0.0.0.0", "") else site.url
+    headline = f"The course's JupyterHub is up at {shown}/ (started in {seconds:.1f} s). Log in as:"
     print("\n" + banner(site, passwords, headline) + "\n", flush=True)
     return proc.wait()
 

@@ -16,5 +16,5 @@ from nbgrader.apps.nbgraderapp import NbGraderApp
 ready, go, assignment = sys.argv[1:4]
 open(os.path.join(ready, getpass.getuser()), "w").close()
 while not os.path.exists(go):
-    time.sleep(0.005)
+    time.sleep(0.01)
 NbGraderApp.launch_instance(["submit", assignment])
