@@ -12,9 +12,9 @@ user without it is never changed (choose another --prefix).
 from __future__ import annotations
 
 import argparse
+import grp
 import json
 import os
-import grp
 import pwd
 import re
 import secrets
@@ -34,8 +34,8 @@ from .site import HUB, REPO, SITE_FILE, Site
 MARKER = "backprop-from-scratch hub (make hub)"
 DEFAULT_STATE = REPO / ".hub" / "state"
 DEFAULT_PROXY = REPO / ".hub" / "node_modules" / ".bin" / "configurable-http-proxy"
-# Not nbgrader's default (/usr/local/share/nbgrader/exchange): this course's own folder, named in
-# the configuration, so that two courses (or a test and the demo) never share an exchange.
+# Not nbgrader's default (/usr/local/share/nbgrader/exchange): a folder of this hub's, given to every
+# server's nbgrader as c.Exchange.root (the tests' hubs use folders of their own).
 DEFAULT_EXCHANGE = Path("/srv/nbgrader-exchange")
 CREDENTIALS = "credentials.json"
 START_TIMEOUT = 60  # seconds; JupyterHub starts in a few seconds here

@@ -5,12 +5,12 @@
   the hub is stopped (SIGTERM to its process group: JupyterHub stops the proxy and every server) and
   `python -m grader.hub.bootstrap down` removes the users, their homes, the ACL entries and the
   exchange, even when a test failed.
-- ``browser``: Debian's Chromium driven by playwright, headless.
+- ``browser`` (tests/conftest.py): the run's one headless Chromium, shared with the browser tests.
 
-What they need: root (users are created), Chromium and playwright, JupyterHub's proxy in .hub/
-(`make hub-deps`, on which `make test` depends) and setfacl where the venv's interpreter sits under
-a folder others cannot traverse. Missing any, the tests skip with the command that installs it;
-under CI (CI=true) that is a failure instead.
+What they need: root (users are created), JupyterHub's proxy in .hub/ (`make hub-deps`, on which
+`make test` depends), setfacl where the venv's interpreter sits under a folder others cannot
+traverse (make hub-deps installs it), and for the round trip Chromium and playwright. Missing any,
+the tests skip with the command that installs it; under CI (CI=true) that is a failure instead.
 """
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -33,9 +35,6 @@ from grader.hub.bootstrap import CREDENTIALS, DEFAULT_PROXY
 from grader.hub.site import SITE_FILE, Site
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 PREFIX = "hubt-"
 STUDENTS = 31           # one in the browser, thirty submitting at once
 START_TIMEOUT = 120     # seconds; `make hub` with 32 new users is up in ~10 s here
@@ -55,13 +54,14 @@ def _missing() -> str | None:
     for tool, package in [("useradd", "passwd"), ("runuser", "util-linux"), ("make", "make")]:
         if shutil.which(tool) is None:
             return f"{tool} is missing: install it with `apt-get install {package}`"
+    interpreter = Path(os.path.realpath(sys.executable)).parent
+    if shutil.which("setfacl") is None and any(not d.stat().st_mode & stat.S_IXOTH for d in interpreter.parents):
+        return (f"the class cannot reach {interpreter} without an ACL, and setfacl is missing: run `make hub-deps` "
+                "(it installs Debian's acl)")
     if not os.access(DEFAULT_PROXY, os.X_OK):
         return f"JupyterHub's proxy is not installed at {DEFAULT_PROXY}: run `make hub-deps` (needs npm)"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"Chromium is not installed at {CHROMIUM}: install it with `apt-get install chromium`"
     try:
         import jupyterhub  # noqa: F401
-        import playwright.sync_api  # noqa: F401
     except ImportError as e:
         return f"{e.name} is missing: run `make setup` (it installs the project with '.[dev]')"
     return None
@@ -192,19 +192,6 @@ def hub():
 def measured() -> dict[str, float]:
     """{"what (s)": seconds} for the tests to fill: printed at the end of the run."""
     return MEASURED
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_everything()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def pytest_terminal_summary(terminalreporter):
