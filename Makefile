@@ -1,6 +1,7 @@
 # Backprop from Scratch: `make lab` opens the course, `make test` runs every test.
 # Both set up .venv/ first; a second run reinstalls nothing unless pyproject.toml changed.
 # `make explorer` serves the loss-curve explorer as a web app; `make screenshots` retakes docs/images.
+# `make hub` (as root) serves the course to a demo class on a real JupyterHub; `make hub-down` removes it.
 
 # Any Python from 3.11 on: the first of these that is installed (or PYTHON=... to choose).
 PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3.14 python3; do \
@@ -16,12 +17,15 @@ export JUPYTER_CONFIG_PATH := $(CURDIR)/grader
 # nbgrader runs the `alembic` command to create a gradebook: the formgrader needs the venv on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup lab explorer screenshots test release notebooks-check bench clean
+.PHONY: setup lab explorer screenshots test release notebooks-check bench clean hub hub-deps hub-down
 
 # Extra options for `make lab` and `make explorer`, e.g. EXPLORER_ARGS=--port=8867
 # (the browser tests pass a free port and the headless flags this way).
 LAB_ARGS ?=
 EXPLORER_ARGS ?=
+# Options of grader/hub/bootstrap.py for `make hub` and `make hub-down`, e.g. HUB_ARGS="--port=8010 --students=30".
+HUB_ARGS ?=
+CHP := .hub/node_modules/.bin/configurable-http-proxy
 
 setup: venv-python $(STAMP)
 
@@ -56,7 +60,28 @@ explorer: setup
 screenshots: setup
 	$(BIN)/python docs/make_screenshots.py
 
-test: setup
+# The course on JupyterHub for a demo class (grader/hub/): Unix users with passwords (PAM), the
+# instructor's course folder, nbgrader's exchange, then JupyterHub; it prints the URL and the logins.
+hub: setup hub-deps
+	$(BIN)/python -m grader.hub.bootstrap up $(HUB_ARGS)
+
+hub-down: setup
+	$(BIN)/python -m grader.hub.bootstrap down $(HUB_ARGS)
+
+# What the hub needs beyond the venv: JupyterHub's proxy from npm (pinned in grader/hub/proxy/) in .hub/,
+# and setfacl (Debian's acl) when root, to let the class reach an interpreter under /root. Neither is
+# fatal here: without them the hub tests skip (and fail under CI=true) with the command that installs them.
+hub-deps: $(CHP)
+	@command -v setfacl >/dev/null || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+	  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q acl >/dev/null; } || \
+	  echo "could not install Debian's acl (setfacl): the hub tests will skip"
+
+$(CHP): grader/hub/proxy/package.json grader/hub/proxy/package-lock.json
+	@mkdir -p .hub && cp grader/hub/proxy/package.json grader/hub/proxy/package-lock.json .hub/
+	@{ command -v npm >/dev/null && npm ci --prefix .hub --no-audit --no-fund --loglevel=error && touch $@; } || \
+	  echo "could not install configurable-http-proxy with npm (is npm installed?): the hub tests will skip"
+
+test: setup hub-deps
 	$(BIN)/python -m pytest
 
 release: setup

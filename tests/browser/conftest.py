@@ -3,7 +3,8 @@
 - ``lab``: JupyterLab started by ``make lab`` (the README's command, from the repo root, with the
   course's nbgrader configuration), on a free port of 127.0.0.1, headless and without a token.
 - ``voila``: the explorer app started by ``make explorer``, the same way.
-- ``browser``: Debian's Chromium (/usr/bin/chromium) driven by playwright, headless.
+- ``browser``: Debian's Chromium driven by playwright, headless (tests/conftest.py: one for every
+  test that needs one, the hub tests' too).
 
 Each server runs in a process group of its own and is stopped at teardown with everything it
 started, kernels included (they run in sessions of their own, so they are found through the
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import statistics
@@ -33,77 +33,11 @@ import psutil
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # Debian's package
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
 VIEWPORT = {"width": 1280, "height": 800}
 SERVER_START_TIMEOUT = 90  # seconds; JupyterLab starts in ~3 s here
 
 # Timings measured by the tests, {"what (unit)": [values]}: reported at the end, never asserted.
 _MEASURED: dict[str, list[float]] = {}
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
-
-
-def _missing() -> str | None:
-    """Why the browser tests cannot run here, with the command that fixes it; None when they can."""
-    if not os.access(CHROMIUM, os.X_OK):
-        return (f"Chromium is not installed at {CHROMIUM}: install it with `sudo apt-get install chromium` "
-                "(Debian/Ubuntu; .ci/run does this in CI)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is missing: run `make setup` (it installs the project with '.[dev]')"
-    if shutil.which("make") is None:
-        return "make is missing: install it with `sudo apt-get install make`"
-    return None
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Headless Chromium. Skips (fails under CI=true) when it cannot be started."""
-    reason = _missing()
-    if reason:
-        if in_ci():
-            pytest.fail(f"the browser tests must run in CI (CI=true), but {reason}", pytrace=False)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    # A SIGTERM (a CI timeout, `timeout`, `kill`) ends the run like Ctrl-C does: pytest then tears
-    # its fixtures down, so the servers and their kernels are stopped rather than left behind.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    started: list[psutil.Process] = []
-    try:
-        with sync_playwright() as p:
-            chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            try:
-                yield chromium
-            finally:
-                started = [c for c in psutil.Process().children(recursive=True) if _is_browser(c)]
-                chromium.close()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        # Chromium's helper processes outlive the browser for a moment: wait until they are gone.
-        _, alive = psutil.wait_procs(started, timeout=10)
-        for proc in alive:
-            try:
-                proc.kill()
-            except psutil.NoSuchProcess:
-                pass
-
-
-def _is_browser(proc: psutil.Process) -> bool:
-    """Chromium, its helpers, and playwright's driver (node)."""
-    try:
-        return any(part in proc.name() for part in ("chrom", "node", "playwright"))
-    except psutil.NoSuchProcess:
-        return False
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 class PageLog:
