@@ -114,6 +114,25 @@ def test_plain_values_cross_exactly(pair):
             assert got == v and type(got) is type(v), (v, got)
 
 
+def test_dtypes_and_number_types_cross_as_themselves(pair):
+    """dtype= arguments (np.float32, np.dtype("int64"), float) are data: both sides hold the real one."""
+    p = pair(identity=lambda x: x)
+    fn = p.get("identity")
+    for v in (np.float32, np.float64, np.int8, np.bool_, np.complex128, np.dtype("float32"), np.dtype(">i4"),
+              float, int, bool, complex):
+        got = p.call(fn, v)
+        assert got is v or (isinstance(v, np.dtype) and got == v and type(got) is type(v)), (v, got)
+    blobs: list = []
+    assert ch.plain_decode(ch.plain_encode((np.float32, np.dtype("<u2")), blobs), blobs, True) == \
+        (np.float32, np.dtype("<u2"))
+
+
+def test_refused_dtypes_are_not_data():
+    for bad in ({"dt": "O"}, {"dt": "V8"}, {"dT": "U3"}, {"bt": "object"}, {"bt": 3}):
+        with pytest.raises(ch.ChannelError):
+            ch.plain_decode(bad, [], True)
+
+
 def test_subclasses_cross_as_their_base_type(pair):
     Pt = collections.namedtuple("Pt", "x y")
     p = pair(make=lambda: (Pt(1, 2), collections.OrderedDict(a=1)))

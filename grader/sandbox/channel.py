@@ -73,45 +73,97 @@ def write_frame(fd: int, body: dict, blobs: list) -> None:
         data = data[n:]
 
 
-def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
-    chunks, got = [], 0
-    while got < n:
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise ChannelTimeout()
-        chunk = os.read(fd, min(n - got, 1 << 20))
-        if not chunk:
-            raise ChannelClosed("the other side closed the channel")
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
+class FrameReader:
+    """Reads frames from one descriptor through a buffer: one ``select`` and one ``read`` for a
+    whole small frame, instead of one per part (a training loop's calls are small frames)."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, fd: int, chunk: int = CHUNK):
+        self.fd, self.buf, self.chunk = fd, bytearray(), chunk
+
+    def take(self, n: int, deadline: float | None) -> bytes:
+        buf = self.buf
+        while len(buf) < n:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                    raise ChannelTimeout()
+            chunk = os.read(self.fd, min(max(n - len(buf), self.chunk), 1 << 20))
+            if not chunk:
+                raise ChannelClosed("the other side closed the channel")
+            buf += chunk
+        out = bytes(buf[:n])
+        del buf[:n]
+        return out
+
+    def read_frame(self, deadline: float | None = None, limits: type = Limits) -> tuple[dict, list]:
+        magic, head_len, n_blobs = _HEAD.unpack(self.take(_HEAD.size, deadline))
+        if magic != MAGIC:
+            raise ChannelError("not a message of this channel")
+        if head_len > limits.json_bytes or n_blobs > limits.blobs:
+            raise ChannelError(f"message too large ({head_len} bytes of JSON, {n_blobs} blobs)")
+        total = head_len
+        try:
+            body = json.loads(self.take(head_len, deadline))
+        except (ValueError, RecursionError) as e:
+            raise ChannelError(f"malformed message: {type(e).__name__}") from None
+        if not isinstance(body, dict):
+            raise ChannelError("malformed message")
+        blobs = []
+        for _ in range(n_blobs):
+            (n,) = _BLOB.unpack(self.take(_BLOB.size, deadline))
+            total += n
+            if total > limits.frame_bytes:
+                raise ChannelError(f"message too large (over {limits.frame_bytes >> 20} MB)")
+            blobs.append(self.take(n, deadline))
+        return body, blobs
 
 
 def read_frame(fd: int, deadline: float | None = None, limits: type = Limits) -> tuple[dict, list]:
-    magic, head_len, n_blobs = _HEAD.unpack(_read_exact(fd, _HEAD.size, deadline))
-    if magic != MAGIC:
-        raise ChannelError("not a message of this channel")
-    if head_len > limits.json_bytes or n_blobs > limits.blobs:
-        raise ChannelError(f"message too large ({head_len} bytes of JSON, {n_blobs} blobs)")
-    total = head_len
-    try:
-        body = json.loads(_read_exact(fd, head_len, deadline))
-    except (ValueError, RecursionError) as e:
-        raise ChannelError(f"malformed message: {type(e).__name__}") from None
-    if not isinstance(body, dict):
-        raise ChannelError("malformed message")
-    blobs = []
-    for _ in range(n_blobs):
-        (n,) = _BLOB.unpack(_read_exact(fd, _BLOB.size, deadline))
-        total += n
-        if total > limits.frame_bytes:
-            raise ChannelError(f"message too large (over {limits.frame_bytes >> 20} MB)")
-        blobs.append(_read_exact(fd, n, deadline))
-    return body, blobs
+    """One frame from ``fd``, read without a buffer that outlives the call (nothing is read past
+    the frame's end unless the other side sent more)."""
+    return FrameReader(fd, chunk=0).read_frame(deadline, limits)
 
 
 # ------------------------------------------------------------------- plain values
+_BUILTIN_TYPES = {"bool": bool, "int": int, "float": float, "complex": complex}
+
+
+def dtype_node(value):
+    """A dtype, a numpy scalar type (np.float32) or a builtin number type (float) as data, or None:
+    what ``dtype=`` arguments are, sent by value so both sides hold the real thing."""
+    if isinstance(value, np.dtype):
+        if value.kind in NUMERIC_KINDS and value.fields is None and value.subdtype is None:
+            return {"dt": value.str}
+        return None
+    if type(value) is type:
+        for name, t in _BUILTIN_TYPES.items():
+            if value is t:
+                return {"bt": name}
+        if issubclass(value, np.generic) and value.__module__ == "numpy" and getattr(np, value.__name__, None) is value:
+            try:
+                dt = np.dtype(value)
+            except TypeError:
+                return None
+            if dt.kind in NUMERIC_KINDS and dt.type is value:
+                return {"dT": dt.str}
+    return None
+
+
+def dtype_from_node(node):
+    """The inverse of :func:`dtype_node`, for a node with one of its tags (checked)."""
+    if "dt" in node:
+        return check_dtype(node["dt"])
+    if "dT" in node:
+        return check_dtype(node["dT"]).type
+    t = _BUILTIN_TYPES.get(node["bt"]) if isinstance(node["bt"], str) else None
+    if t is None:
+        raise ChannelError("malformed type")
+    return t
+
+
+_DTYPE_TAGS = ("dt", "dT", "bt")
 def clean_text(s: str, limit: int) -> str:
     """A string safe to store and print: lone surrogates escaped, at most ``limit`` characters."""
     if len(s) > limit:
@@ -455,6 +507,10 @@ class Codec:
             return {"h": hid, "k": "object", "n": ""}
         if t is StudentTuple and getattr(value, "_course_handle", None):
             return {"h": value._course_handle, "k": "object", "n": ""}
+        if t is type or isinstance(value, np.dtype):
+            node = dtype_node(value)
+            if node is not None:
+                return node
         if t is np.ndarray:
             if value.dtype.kind in NUMERIC_KINDS and value.dtype.fields is None:
                 return {"r": self._share_array(value, frame)}
@@ -762,6 +818,8 @@ class Codec:
             if not isinstance(text, str) or len(text) > 4000 or not text.lstrip("-").isdigit():
                 raise ChannelError("malformed integer")
             return int(text)
+        if len(node) == 1 and next(iter(node)) in _DTYPE_TAGS:
+            return dtype_from_node(node)
         if "F" in node:
             if node["F"] not in ("nan", "inf", "-inf"):
                 raise ChannelError("malformed float")
@@ -832,6 +890,104 @@ class _Decoding:
         self.mode, self.transients, self.refs = mode, [], set()
 
 
+# -------------------------------------------------- by value, for course functions that are pure
+class NotPlain(Exception):
+    """A value that is not plain data (it holds an object, a function, a course object...)."""
+
+
+def plain_encode(value, blobs: list, depth: int = 0):
+    """``value`` by value, with no sharing: for the arguments and results of course functions that
+    neither change their arguments nor keep state (policy.PURE), where identity does not matter."""
+    if depth > Limits.depth:
+        raise NotPlain()
+    t = type(value)
+    if value is None or t is bool or t is str:
+        return value
+    if t is int:
+        return value if -(1 << 62) < value < (1 << 62) else {"I": str(value)}
+    if t is float:
+        return value if math.isfinite(value) else {"F": repr(value)}
+    if t is np.ndarray and value.dtype.kind in NUMERIC_KINDS and value.dtype.fields is None:
+        blobs.append(np.ascontiguousarray(value).tobytes())
+        return {"a": [value.dtype.str, list(value.shape), len(blobs) - 1]}
+    if isinstance(value, np.generic) and type(value).__module__ == "numpy" and value.dtype.kind in NUMERIC_KINDS:
+        return {"S": [value.dtype.str, _scalar_json(value)]}
+    if t is type or isinstance(value, np.dtype):
+        node = dtype_node(value)
+        if node is not None:
+            return node
+    if t is tuple:
+        return {"T": [plain_encode(v, blobs, depth + 1) for v in value]}
+    if t is list:
+        return {"L": [plain_encode(v, blobs, depth + 1) for v in value]}
+    if t is dict:
+        return {"D": [[plain_encode(k, blobs, depth + 1), plain_encode(v, blobs, depth + 1)] for k, v in value.items()]}
+    raise NotPlain()
+
+
+def plain_decode(node, blobs: list, trusted: bool, depth: int = 0):
+    if depth > Limits.depth:
+        raise ChannelError("value nested too deeply")
+    if node is None or isinstance(node, (bool, int, float)):
+        return node
+    if isinstance(node, str):
+        return clean_text(node, Limits.text) if trusted else node
+    if not isinstance(node, dict) or len(node) != 1:
+        raise ChannelError("malformed value")
+    (tag, body), = node.items()
+    if tag in _DTYPE_TAGS:
+        return dtype_from_node(node)
+    dec = lambda v: plain_decode(v, blobs, trusted, depth + 1)  # noqa: E731
+    if tag == "a":
+        if not (isinstance(body, list) and len(body) == 3 and type(body[2]) is int and 0 <= body[2] < len(blobs)):
+            raise ChannelError("malformed array")
+        dt = check_dtype(body[0])
+        shape = _ints(body[1], "shape", lo=0)
+        data = blobs[body[2]]
+        if len(data) != dt.itemsize * math.prod(shape):
+            raise ChannelError("an array's bytes do not match its shape")
+        return np.frombuffer(bytearray(data), dt).reshape(shape)
+    if tag in ("T", "L"):
+        if not isinstance(body, list):
+            raise ChannelError("malformed sequence")
+        items = [dec(v) for v in body]
+        return tuple(items) if tag == "T" else items
+    if tag == "D":
+        if not isinstance(body, list):
+            raise ChannelError("malformed dict")
+        out = {}
+        for pair in body:
+            if not (isinstance(pair, list) and len(pair) == 2):
+                raise ChannelError("malformed dict")
+            key = dec(pair[0])
+            try:
+                hash(key)
+            except TypeError:
+                raise ChannelError("malformed dict key") from None
+            out[key] = dec(pair[1])
+        return out
+    if tag == "S":
+        if not (isinstance(body, list) and len(body) == 2):
+            raise ChannelError("malformed scalar")
+        dt = check_dtype(body[0])
+        try:
+            value = complex(*body[1]) if dt.kind == "c" else body[1]
+            if isinstance(value, str):
+                value = float(value) if value in ("nan", "inf", "-inf") else None
+            return dt.type(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ChannelError("malformed scalar") from None
+    if tag == "I":
+        if not isinstance(body, str) or len(body) > 4000 or not body.lstrip("-").isdigit():
+            raise ChannelError("malformed integer")
+        return int(body)
+    if tag == "F":
+        if body not in ("nan", "inf", "-inf"):
+            raise ChannelError("malformed float")
+        return float(body)
+    raise ChannelError("malformed value")
+
+
 # ------------------------------------------------------------------ conversation
 class Peer:
     """One side of the conversation: requests that may be answered only after the other side has
@@ -844,8 +1000,10 @@ class Peer:
 
     MAX_DEPTH = 40
 
-    def __init__(self, codec: Codec, rfd: int, wfd: int, serve, limits: type = Limits):
+    def __init__(self, codec: Codec, rfd: int, wfd: int, serve, limits: type = Limits, pure: frozenset = frozenset()):
         self.codec, self.rfd, self.wfd, self.serve, self.limits = codec, rfd, wfd, serve, limits
+        self.reader = FrameReader(rfd)
+        self.pure = pure   # course functions whose calls may travel by value (the student side's list)
         self.depth = 0
         self.deadline: float | None = None
 
@@ -861,6 +1019,14 @@ class Peer:
         if self.depth >= self.MAX_DEPTH:
             raise ChannelError("calls nested too deeply between the grader and the student side")
         mode = CHECKER if self.depth == 0 else SERVICE
+        if op == "rpc" and mode == SERVICE and (extra or {}).get("name") in self.pure:
+            blobs: list = []
+            try:
+                args = plain_encode(values, blobs)
+            except NotPlain:
+                pass
+            else:
+                return self._request_pure(extra["name"], args, blobs, deadline)
         outer = self.deadline
         if deadline is not None:
             self.deadline = deadline if outer is None else min(outer, deadline)
@@ -870,7 +1036,7 @@ class Peer:
             if mode == CHECKER and self.codec.trusted:
                 self.codec.call_roots = set(self.codec.last_reached)
             while True:
-                body, blobs = read_frame(self.rfd, self.deadline, self.limits)
+                body, blobs = self.reader.read_frame(self.deadline, self.limits)
                 reply_op = body.get("op")
                 if body.get("mode") != mode and reply_op in ("ok", "raise"):
                     raise ChannelError("a reply out of turn")
@@ -886,7 +1052,59 @@ class Peer:
             self.depth -= 1
             self.deadline = outer
 
+    def _request_pure(self, name, args, blobs, deadline):
+        """A pure course function's call, by value: no shared objects to carry either way."""
+        outer = self.deadline
+        if deadline is not None:
+            self.deadline = deadline if outer is None else min(outer, deadline)
+        self.depth += 1
+        try:
+            write_frame(self.wfd, {"op": "pure", "mode": SERVICE, "name": name, "values": args}, blobs)
+            while True:
+                body, rblobs = self.reader.read_frame(self.deadline, self.limits)
+                reply_op = body.get("op")
+                if reply_op == "pure_ok":
+                    return {"op": "ok", "value": plain_decode(body.get("value"), rblobs, self.codec.trusted)}
+                if reply_op in ("ok", "raise"):
+                    if body.get("mode") != SERVICE:
+                        raise ChannelError("a reply out of turn")
+                    reply = self.codec.unpack(body, rblobs, SERVICE)
+                    reply["op"] = reply_op
+                    for key in ("type", "message", "traceback", "refused", "line"):
+                        if key in body and key not in reply:
+                            reply[key] = body[key]
+                    return reply
+                self.serve_one(body, rblobs)
+        finally:
+            self.depth -= 1
+            self.deadline = outer
+
+    def _serve_pure(self, body: dict, blobs: list) -> None:
+        values = plain_decode(body.get("values"), blobs, self.codec.trusted)
+        if not isinstance(values, dict):
+            raise ChannelError("malformed call")
+        values.setdefault("args", ())
+        values.setdefault("kwargs", ())
+        reply_op, reply_values, _ = self.serve("rpc", values, body)
+        if reply_op == "ok":
+            out: list = []
+            try:
+                node = plain_encode(reply_values.get("value"), out)
+            except NotPlain:
+                pass
+            else:
+                write_frame(self.wfd, {"op": "pure_ok", "mode": SERVICE, "value": node}, out)
+                return
+        extra = {k: reply_values.pop(k) for k in ("type", "message", "traceback", "refused", "line") if k in reply_values}
+        self._send(reply_op, reply_values, SERVICE, extra)
+
     def serve_one(self, body: dict, blobs: list) -> None:
+        if body.get("op") == "pure":
+            self.depth += 1
+            try:
+                return self._serve_pure(body, blobs)
+            finally:
+                self.depth -= 1
         mode = body.get("mode")
         if mode not in (CHECKER, SERVICE) or (mode == CHECKER and self.depth > 0):
             raise ChannelError("a request out of turn")
@@ -907,7 +1125,7 @@ class Peer:
         """The student side's loop: answer the grader until it says goodbye or goes away."""
         while True:
             try:
-                body, blobs = read_frame(self.rfd, None, self.limits)
+                body, blobs = self.reader.read_frame(None, self.limits)
             except ChannelClosed:
                 return
             if body.get("op") == "bye":
