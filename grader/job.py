@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -317,6 +318,18 @@ def _dotted(node, aliases) -> str | None:
 
 
 # ------------------------------------------------------------------------------------ the job
+def _slice_may_miss(message: str, plan, student_cells) -> bool:
+    """Whether a name the check found undefined might be defined by code the slice left out: only
+    then is the whole notebook worth running again (a name no left-out code mentions is not there)."""
+    names = set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)(?:'| is not defined)", message)) | \
+        set(re.findall(r"name '([A-Za-z_][A-Za-z0-9_]*)' is not defined", message))
+    if "is not defined" not in message or not names:
+        return False
+    left_out = set().union(*(C.mentions(source) for (_, source), cp in zip(student_cells, plan.cells)
+                             if cp.kept < cp.total)) if plan.cells else set()
+    return bool(names & left_out)
+
+
 def grade_notebook(spec: NotebookSpec, data: bytes, student: str, seeds: Seeds, opts: JobOptions,
                    cache: Path) -> R.NotebookResult:
     """Grade one submitted notebook (its bytes) against ``spec``; never raises for the student's doing."""
@@ -354,8 +367,12 @@ def grade_notebook(spec: NotebookSpec, data: bytes, student: str, seeds: Seeds, 
     limits = launch.Limits(memory_mb=opts.memory_mb, cpu_seconds=int(policy.CPU_MARGIN * opts.timeout *
                                                                       (3 + EXERCISE_BUDGET * len(spec.exercises))))
 
+    # Course functions none of this notebook's checkers refuses run on the student side itself.
+    runnable = policy.sandbox_runnable({c.checker for e in spec.exercises for c in e.calls}, _course().by_name)
+
     def start():
-        return Session(launch.Launch(sandbox_dir, status, limits), _course(), timeout=opts.timeout)
+        return Session(launch.Launch(sandbox_dir, status, limits), _course(), timeout=opts.timeout,
+                       runnable=runnable)
 
     replayer = Replayer(start, plan.cells, opts.timeout, notes, flags)
     by_id = {e.grade_id: e for e in spec.exercises}
@@ -367,7 +384,8 @@ def grade_notebook(spec: NotebookSpec, data: bytes, student: str, seeds: Seeds, 
             if ex is None or grade_id in exercises:
                 continue
             verdict = check_exercise(replayer, position, ex, seeds, opts)
-            if verdict.status in ("error", "failed") and plan.certain and "is not defined" in verdict.message:
+            if verdict.status in ("error", "failed") and plan.certain and _slice_may_miss(verdict.message, plan,
+                                                                                          student_cells):
                 # The slice left out something the full notebook defines: check again on the whole notebook.
                 if full is None:
                     full = Replayer(start, [C.CellPlan(i, s, 1, 1) for i, s in student_cells], opts.timeout, [], [])

@@ -61,3 +61,47 @@ def test_every_name_the_stubs_stand_for_exists_in_the_real_package():
     for qual, obj in facade.real_names().items():
         module, _, attr = qual.rpartition(".")
         assert getattr(importlib.import_module(module), attr) is obj
+
+
+def test_what_the_student_side_may_run_itself_is_never_refused_in_that_notebook():
+    """policy.sandbox_runnable: a course function runs inside the sandbox only where no checker of
+    the notebook refuses it; everywhere else it stays a stub the grader answers (and refuses)."""
+    real = facade.real_names()
+    everywhere = {n for c in policy.REFERENCES for n in policy.banned_names(c)}
+    for checker in policy.REFERENCES:
+        runnable = policy.sandbox_runnable({checker}, real)
+        assert not set(runnable) & set(policy.banned_names(checker)), checker
+    assert "course_lib.losses.softmax" not in policy.sandbox_runnable({"check_softmax"}, real)
+    assert "course_lib.losses.softmax" in policy.sandbox_runnable({"check_fit_spirals"}, real)
+    assert set(policy.sandbox_runnable(set(policy.REFERENCES), real)) == set(policy.SANDBOX_RUNNABLE) - everywhere
+
+
+def test_every_runnable_function_travels_and_finds_its_names_in_the_sandbox_copy(sandbox_copy):
+    """Each SANDBOX_RUNNABLE function is sent whole (marshal), and every global its code reads is a
+    name the sandbox's module defines (a constant, an import, another stub)."""
+    import json
+
+    from grader.sandbox import trusted
+
+    real = facade.real_names()
+    functions = {n: real[n] for n in policy.SANDBOX_RUNNABLE}
+    sent = {f["name"] for f in json.loads(trusted.runnable_payload(functions))}
+    assert sent == set(functions)
+    for name, fn in functions.items():
+        module, _, _ = name.rpartition(".")
+        path = sandbox_copy / (module.replace(".", "/") + ".py")
+        tree = ast.parse(path.read_text())
+        defined = {t.id for node in ast.walk(tree) if isinstance(node, (ast.Assign, ast.AnnAssign))
+                   for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)}
+        defined |= {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+        defined |= {(a.asname or a.name).split(".")[0] for node in ast.walk(tree)
+                    if isinstance(node, (ast.Import, ast.ImportFrom)) for a in node.names}
+
+        def globals_read(code):
+            names = set(code.co_names)
+            for const in code.co_consts:
+                if hasattr(const, "co_names"):
+                    names |= globals_read(const)
+            return names
+        missing = {n for n in globals_read(fn.__code__) if n in fn.__globals__ and n not in defined}
+        assert not missing, (name, missing)

@@ -72,7 +72,7 @@ def build(cache: Path) -> Path:
     for f in INSIDE.glob("*.py"):
         shutil.copy(f, tmp / f.name)
     shutil.copy(CHANNEL, tmp / "channel.py")
-    (tmp / "course_lib_names.py").write_text(_names_module(names))
+    (tmp / "course_lib_names.py").write_text(_names_module(names) + f"\nPURE = frozenset({sorted(policy.PURE)!r})\n")
     (tmp / "complete").write_text("")
     if out.exists():
         shutil.rmtree(tmp)

@@ -11,13 +11,17 @@ extends it, and the grader's own work on its behalf is interrupted by an alarm a
 """
 from __future__ import annotations
 
+import base64
 import builtins
+import json
+import marshal
 import os
 import signal
 import subprocess
 import time
+import types
 
-from . import channel
+from . import channel, policy
 from .channel import CHECKER, ChannelClosed, ChannelError, ChannelTimeout
 
 
@@ -219,11 +223,51 @@ def _refusing_code(name: str, freevars: int):
     return _REFUSE_CACHE[key]
 
 
+# --------------------------------------------------------- code the student side runs itself
+_PAYLOADS: dict = {}
+
+
+def runnable_payload(functions: dict) -> str:
+    """What the student side needs to run these course functions itself (policy.SANDBOX_RUNNABLE):
+    each one's code (marshal, the same interpreter reads it) and its defaults, a default that is one
+    of the module's own names sent as that name. A function that cannot travel so is left out (it
+    stays a stub)."""
+    key = tuple(sorted(functions))
+    if key in _PAYLOADS:
+        return _PAYLOADS[key]
+    out = []
+    for name, fn in sorted(functions.items()):
+        if not isinstance(fn, types.FunctionType) or fn.__closure__ or hasattr(fn, "__wrapped__"):
+            continue
+        by_id = {id(v): k for k, v in fn.__globals__.items() if not k.startswith("__")}
+
+        def travel(value):
+            node = channel.dtype_node(value)
+            if node is not None:
+                return ["d", node]
+            try:
+                marshal.dumps(value)
+                if type(value) in (type(None), bool, int, float, str, bytes, tuple):
+                    return ["v", value]
+            except ValueError:
+                pass
+            return ["g", by_id[id(value)]] if id(value) in by_id else None
+
+        defaults = [travel(v) for v in fn.__defaults__ or ()]
+        kwdefaults = {k: travel(v) for k, v in (fn.__kwdefaults__ or {}).items()}
+        if None in defaults or None in kwdefaults.values():
+            continue
+        payload = marshal.dumps((fn.__code__, defaults, kwdefaults))
+        out.append({"name": name, "code": base64.b64encode(payload).decode()})
+    _PAYLOADS[key] = json.dumps(out)
+    return _PAYLOADS[key]
+
+
 # ------------------------------------------------------------------------ session
 class Session:
     """One sandboxed student process and the conversation with it."""
 
-    def __init__(self, launch, course: channel.CourseNames, *, timeout: float):
+    def __init__(self, launch, course: channel.CourseNames, *, timeout: float, runnable: dict | None = None):
         self.course, self.timeout = course, timeout
         self.refusals = Refusals()
         self.flags: list = []         # (kind, text): evidence seen while checking
@@ -239,6 +283,8 @@ class Session:
         self.rfd, self.wfd = s2g_r, g2s_w
         self.peer = channel.Peer(self.codec, self.rfd, self.wfd, self._serve)
         self.alive = True
+        if runnable:
+            self._request("install", {}, extra={"functions": runnable_payload(runnable)})   # one string
 
     # ------------------------------------------------------------- lifetime
     def close(self) -> None:
@@ -329,7 +375,8 @@ class Session:
     # ------------------------------------------------------ serving the stubs
     def _serve(self, op, values, body):
         """Run course_lib's real code for the student side (or refuse it)."""
-        previous = signal.signal(signal.SIGALRM, _alarm)
+        if signal.getsignal(signal.SIGALRM) is not _alarm:
+            signal.signal(signal.SIGALRM, _alarm)
         left = (self.peer.deadline or time.monotonic() + self.timeout) - time.monotonic()
         signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
         try:
@@ -346,13 +393,14 @@ class Session:
                              "message": f"{type(e).__name__}: {e}"[:2000]}, None
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
 
     def _serve_op(self, op, values, body):
         args = values.get("args", ())
         kwargs = dict(values.get("kwargs", ()))
         transients = values.get("_transients", [])
         if op == "rpc":
+            if body.get("op") == "pure" and body.get("name") not in policy.PURE:
+                raise ChannelError("a call by value of a course function that is not pure")
             fn = self._course_object(body.get("name"))
             return "ok", {"value": fn(*args, **kwargs)}, None
         if op == "construct":
