@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import gradcheck, layers, mlp
+from . import gradcheck, layers, losses, mlp
 from .affine import affine_forward
 
 # The tensors of the two-layer network, in the order of the forward pass.
@@ -60,23 +60,32 @@ def reference_group_error(params: dict, X: np.ndarray, Y: np.ndarray, name: str,
     return gradcheck.rel_error(analytic, numeric)
 
 
-def reference_loss_and_grads(model, X: np.ndarray, labels: np.ndarray) -> tuple[float, dict]:
+def reference_loss_and_grads(model, X: np.ndarray, labels: np.ndarray,
+                             guarded: bool = False) -> tuple[float, dict]:
     """Mean cross entropy of the model's logits on (X: (N, d0), labels: (N,)) and the gradient
-    of every parameter, keyed like ``model.named_params()``."""
+    of every parameter, keyed like ``model.named_params()``.
+
+    The loss is exact (through log_softmax); ``guarded=True`` gives instead what
+    ``cross_entropy(softmax(logits), labels)`` gives, with its 1e-12 inside the log. The two agree
+    unless some probability of a true class is below about 1e-10, which a deep network's logits
+    reach: both are right answers, and the checkers accept either."""
     head = layers.SoftmaxCrossEntropy()
     logits, caches = model.forward(X)
     loss, head_cache = head.forward(logits, labels)
+    if guarded:
+        loss = losses.cross_entropy(losses.softmax(logits), labels)
     _, grads = model.backward(head.backward(head_cache), caches)
     return loss, layers.Sequential.named_grads(grads)
 
 
-def reference_train(model, X: np.ndarray, labels: np.ndarray, lr: float, steps: int) -> list[float]:
-    """Full-batch gradient descent on ``model`` in place; the loss before each step.
-    X: (N, d0), labels: (N,)."""
-    losses = []
+def reference_train(model, X: np.ndarray, labels: np.ndarray, lr: float, steps: int,
+                    guarded: bool = False) -> list[float]:
+    """Full-batch gradient descent on ``model`` in place; the loss before each step (exact, or
+    ``guarded`` as in :func:`reference_loss_and_grads`). X: (N, d0), labels: (N,)."""
+    curve = []
     for _ in range(steps):
-        loss, grads = reference_loss_and_grads(model, X, labels)
-        losses.append(loss)
+        loss, grads = reference_loss_and_grads(model, X, labels, guarded)
+        curve.append(loss)
         for name, p in model.named_params().items():
             p -= lr * grads[name]
-    return losses
+    return curve
