@@ -171,9 +171,10 @@ def _similar_section(ws: Workspace, course: Course, e) -> list:
         return [f"<h2>Answers that look copied</h2><p>Not computed: {e(type(err).__name__)}: {e(err)}</p>"]
     out = ["<h2>Answers that look copied</h2><p>Solution cells that share at least "
            "90% of their fingerprints (copydetect, names and layout normalised) with another student's, with "
-           "the published solution, or with course_lib's reference; the stub each cell started from does not "
-           "count, and short answers are not compared. This does not change any score: it is for you to look "
-           "at.</p>"]
+           "the published solution, or with course_lib's reference. What the exercise makes alike does not "
+           "count: the stub each cell started from, code that more than a few students (and more than 5% of "
+           "the class) wrote the same way, and answers too short to tell. This does not change any score: "
+           "it is for you to look at.</p>"]
     if not matches:
         return out + ["<p>None.</p>"]
     out.append("<table><tr><th>notebook</th><th>cell</th><th>answer</th><th>matches</th><th>similarity</th></tr>")

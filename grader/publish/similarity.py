@@ -3,24 +3,35 @@ the published solution's, or course_lib's reference, after names and layout are 
 
 Copying is out of scope for scoring (a copied answer is still an answer); it is made visible for
 the instructor to look at. The comparison is copydetect's (winnowed fingerprints of the token
-stream with identifiers normalised, as MOSS does); the release's stub of each cell (signature,
-docstring) is boilerplate and never counts. Short answers are left out: ``np.maximum(Z, 0)`` is
-what everybody writes.
+stream with identifiers normalised, as MOSS does). Three things never count, so that answers that
+are alike because the exercise makes them alike are not listed:
+
+- the release's stub of each cell: its lines (signature, docstring) are taken out of every answer;
+- what many students wrote: a fingerprint found in more answers than ``COMMON_MIN`` and than
+  ``COMMON_SHARE`` of the class is common code (MOSS's ``-m``), ignored in every comparison, the
+  published solution's and course_lib's included. Backpropagation written plainly looks alike
+  everywhere; what two students share and nobody else does is what is listed;
+- short answers: after all that, an answer needs ``MIN_FINGERPRINTS`` fingerprints to be compared
+  (``np.maximum(Z, 0)`` is what everybody writes).
 """
 from __future__ import annotations
 
+import ast
 import inspect
 import io
 from dataclasses import dataclass
 from itertools import combinations
 
 import nbformat
+import numpy as np
 
 from ..notebooks import nbgrader_meta
 
 K, WINDOW = 25, 1          # copydetect's noise threshold (tokens) and guarantee window
 THRESHOLD = 0.9            # both answers share at least this share of their fingerprints
+REFERENCE_SHARE = 0.6      # an answer holding THRESHOLD of a reference, and mostly made of it
 MIN_FINGERPRINTS = 12      # answers shorter than this (after the stub is removed) are not compared
+COMMON_MIN, COMMON_SHARE = 3, 0.05   # a fingerprint in more answers than both is common code
 
 
 @dataclass
@@ -36,6 +47,32 @@ def _fingerprint(source: str, boilerplate=None):
     import copydetect
 
     return copydetect.CodeFingerprint("answer.py", K, WINDOW, boilerplate=boilerplate, fp=io.StringIO(source))
+
+
+def _canonical(source: str) -> str:
+    """The code without docstrings, comments or layout (ast.unparse), or the text as it is when it
+    does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return source
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg):
+            node.annotation = None            # the stub dictates the signature; annotations vary
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.returns = None
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
+                isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
+
+
+def _answer_text(source: str, stub: str) -> str:
+    """An answer without its stub: docstrings and comments dropped, and every line that is also a
+    line of the release's cell (its signature, say) taken out."""
+    given = {line.strip() for line in _canonical(stub).splitlines() if line.strip()}
+    return "\n".join(line for line in _canonical(source).splitlines() if line.strip() not in given)
 
 
 def _solution_cells(nb) -> dict:
@@ -69,26 +106,50 @@ def find(ws, course, specs: dict, references: dict | None = None) -> list[Match]
                 if gid in answers and src.strip() and src != stubs[gid]:
                     answers[gid][student] = src
         for gid, by_student in answers.items():
-            if len(by_student) < 1:
-                continue
-            import numpy as np
-
-            boiler = np.array(sorted(_fingerprint(stubs[gid]).hashes), dtype=np.int64)
-            prints = {}
-            for who, src in by_student.items():
-                try:
-                    prints[who] = _fingerprint(src, boiler)
-                except Exception:  # noqa: BLE001  (code that does not tokenize is not compared)
-                    continue
-            known = {}
+            refs = {name: _source(name) for name in (references or {}).get(gid, [])}
             if gid in solutions:
-                known["the published solution"] = _fingerprint(solutions[gid], boiler)
-            for name in (references or {}).get(gid, []):
-                src = _source(name)
-                if src:
-                    known[name] = _fingerprint(src)
-            matches += _pairs(assignment, gid, prints, known)
+                refs = {"the published solution": solutions[gid], **refs}
+            matches += compare(assignment, gid, by_student, stubs[gid], refs)
     return matches
+
+
+def _safe_fingerprint(source: str, ignored):
+    try:
+        return _fingerprint(source, ignored) if source.strip() else None
+    except Exception:  # noqa: BLE001  (a reference that does not tokenize is not compared)
+        return None
+
+
+def _hashes(fp):
+    return np.array(sorted(set(int(h) for h in fp.hashes)), dtype=np.int64)
+
+
+def common_hashes(prints) -> np.ndarray:
+    """The fingerprints found in more answers than COMMON_MIN and than COMMON_SHARE of them."""
+    prints = list(prints)
+    counts: dict = {}
+    for fp in prints:
+        for h in set(int(h) for h in fp.hashes):
+            counts[h] = counts.get(h, 0) + 1
+    limit = max(COMMON_MIN, COMMON_SHARE * len(prints))
+    return np.array(sorted(h for h, n in counts.items() if n > limit), dtype=np.int64)
+
+
+def compare(assignment: str, gid: str, by_student: dict, stub: str, known: dict) -> list[Match]:
+    """The matches among one cell's answers ({student: source}), and between them and ``known``
+    ({name: source}: the published solution, course_lib's references)."""
+    if not by_student:
+        return []
+    boiler = _hashes(_fingerprint(stub))
+    first = {}
+    for who, src in by_student.items():
+        fp = _safe_fingerprint(_answer_text(src, stub), boiler)
+        if fp is not None:
+            first[who] = fp
+    ignored = np.union1d(boiler, common_hashes(first.values()))
+    prints = {who: _fingerprint(_answer_text(by_student[who], stub), ignored) for who in first}
+    refs = {name: _safe_fingerprint(_answer_text(src, stub), ignored) for name, src in known.items() if src}
+    return _pairs(assignment, gid, prints, {k: v for k, v in refs.items() if v is not None})
 
 
 def _source(dotted: str) -> str:
@@ -122,6 +183,6 @@ def _pairs(assignment, gid, prints: dict, known: dict) -> list:
             continue
         for who, fp in usable.items():
             _, (s1, s2), _ = copydetect.compare_files(fp, ref)
-            if min(s1, s2) >= THRESHOLD:
-                out.append(Match(assignment, gid, who, name, float(min(s1, s2))))
+            if s2 >= THRESHOLD and s1 >= REFERENCE_SHARE:   # the reference is in the answer, and is most of it
+                out.append(Match(assignment, gid, who, name, float(s2)))
     return out

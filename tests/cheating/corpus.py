@@ -344,9 +344,12 @@ PREDICTION = [
 
 # --------------------------------------------------------------- copying, for the report
 COPYING = [
-    Student("copies_reference_source", "pastes course_lib's own softmax source as its answer",
-            solutions={(F, "softmax"): _sig("softmax", "Z", "shifted = Z - Z.max(axis=1, keepdims=True)\nE = np.exp(shifted)\n"
-                                                            "return E / E.sum(axis=1, keepdims=True)")}, submits=(F,)),
+    Student("copies_reference_source", "pastes course_lib's own forward (mlp.forward) as its answer",
+            solutions={(F, "forward"): "from course_lib.mlp import reference_ops\n_OPS = reference_ops('relu')\n\n" + _sig(
+                "forward", "params, X, ops=_OPS",
+                'Z1, _ = ops.affine_forward(X, params["W1"], params["b1"])\nA1 = ops.activation.forward(Z1)\n'
+                'Z2, _ = ops.affine_forward(A1, params["W2"], params["b2"])\nYhat = ops.softmax(Z2)\n'
+                'return Yhat, {"X": X, "Z1": Z1, "A1": A1, "Yhat": Yhat}')}, submits=(F,)),
     Student("copies_a_friend_a", "writes forward in an unusual way",
             solutions={(F, "forward"): _sig("forward", "params, X", "h = relu(np.dot(X, params['W1']) + params['b1'])\n"
                                                                      "p = softmax(np.dot(h, params['W2']) + params['b2'])\n"
