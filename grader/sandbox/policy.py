@@ -17,7 +17,7 @@ from pathlib import Path
 
 # ------------------------------------------------------------------ course_lib in the sandbox
 # Modules whose code runs for real inside the sandbox: they draw, they compute no answers.
-SANDBOX_REAL_MODULES = {"course_lib.plots", "course_lib.widgets"}
+SANDBOX_REAL_MODULES = {"course_lib.plots", "course_lib.widgets", "course_lib.explorer_plot"}
 # Classes kept real besides dataclasses, named tuples and exceptions (found automatically).
 SANDBOX_REAL_CLASSES: set = set()
 SANDBOX_REAL_BASES: set = set()
