@@ -30,12 +30,18 @@ def _add_grading_options(p):
     p.add_argument("--unsafe-no-sandbox", action="store_true", dest="unsafe",
                    help="grade even where the sandbox cannot run: student code then runs with the grader's rights "
                         "(every output says so)")
+    p.add_argument("--in-kernel", action="store_true", dest="in_kernel", help=argparse.SUPPRESS)
     p.add_argument("--scheduler", default=None, help="grade on the Dask cluster whose scheduler is at this address "
                                                      "(tcp://HOST:8786)")
 
 
 def _options(args):
     from .engine import Options
+
+    if getattr(args, "in_kernel", False):
+        raise SystemExit("course-grader: --in-kernel is gone. It ran nbgrader's hidden tests inside the student's own "
+                         "kernel, where the student's code can change the checkers; every check now runs in the "
+                         "grader's process, against the sandboxed student code, with the same tests.")
 
     return Options(workers=args.workers, timeout=args.timeout, memory_mb=args.memory, force=args.force,
                    assignments=args.assignments, progress=not args.no_progress, unsafe=args.unsafe,
