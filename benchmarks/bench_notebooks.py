@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from grader import notebooks  # noqa: E402
-from grader.nbgrader_run import ROOT  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(repeats: int = 3) -> None:
