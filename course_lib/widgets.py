@@ -41,7 +41,7 @@ class Settings:
 
     lr: float = 1.0             # learning rate of full-batch gradient descent
     width: int = 32             # hidden units d1
-    init_scale: float = 1.0     # multiplies the He / Xavier-like initial weights
+    init_scale: float = 1.0     # multiplies the He (W1) / LeCun (W2) initial weights
     steps: int = 200            # gradient descent steps
     seed: int = 0               # seed of the initial weights
     activation: str = "relu"    # one of course_lib.activations.ACTIVATIONS
@@ -276,7 +276,7 @@ def _controls(s: Settings) -> dict:
         "init_scale": widgets.FloatLogSlider(value=s.init_scale, base=10, min=-2, max=1.5, step=0.1,
                                              readout_format=".3g", description="init scale (× He std)", **common,
                                              tooltip="Multiplies the standard initial weights (He for W1, "
-                                                     "Xavier-like for W2); 1 is the standard (log scale)."),
+                                                     "LeCun for W2, which the syllabus calls Xavier-like); 1 is the standard (log scale)."),
         "steps": widgets.IntSlider(value=s.steps, min=10, max=300, step=10, description="training steps", **common,
                                    tooltip="Number of full-batch gradient descent steps."),
         "seed": widgets.IntSlider(value=s.seed, min=0, max=20, description="seed (initial weights)", **common,
