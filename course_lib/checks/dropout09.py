@@ -108,16 +108,22 @@ def check_dropout_forward(fn, hidden: bool = False, seed: int = 0):
                  case=label, status="error")
         kept = mask != 0
         findings = [check_array(f"out for {on}, against x * the cache's mask", out, x * mask,
-                                variants=[Variant("out is x where the mask is nonzero, but the mask in the cache is not "
-                                                  "the one out was made with: build out = x * mask from that mask.",
-                                                  lambda: np.where(kept, x, 0.0) * (1 / keep if keep else 1))])]
+                                variants=[Variant("out keeps x unscaled where the mask is nonzero, but the mask in the "
+                                                  "cache is scaled: it is not the one out was made with. Build out = "
+                                                  "x * mask from the one scaled mask, and cache that.",
+                                                  lambda: np.where(kept, x, 0.0)),
+                                          Variant("out is scaled by 1 / (1 - p) but the mask in the cache is not: it "
+                                                  "is not the one out was made with. Cache the scaled mask that out "
+                                                  "= x * mask uses.", lambda: np.where(kept, x / keep, 0.0))])]
         scaled = np.where(kept, 1.0 / keep, 0.0)
+        # Named only when out is made with that mask: forward and backward then agree, unscaled, as in the catalogue.
+        unscaled = catalogued("dropout.dropout_forward",
+                              lambda bug: kept.astype(float) if p > 0 and findings[0] is None else None,
+                              {"dropout_not_rescaled": f"Divide the kept entries by 1 - drop_prob = {keep:g}: inverted "
+                                                       "dropout scales at train time so that every entry keeps its "
+                                                       "expected value, and evaluation needs no correction."})
         findings.append(check_array(f"the cache's mask for {on} (0 where dropped, 1 / (1 - p) where kept)", mask,
-                                    scaled, rtol=1e-12, atol=0.0, variants=catalogued(
-                                        "dropout.dropout_forward", lambda bug: kept.astype(float) if p > 0 else None, {
-                                            "dropout_not_rescaled": f"Divide the kept entries by 1 - drop_prob = "
-                                            f"{keep:g}: inverted dropout scales at train time so that every entry "
-                                            "keeps its expected value, and evaluation needs no correction."})))
+                                    scaled, rtol=1e-12, atol=0.0, variants=unscaled))
         findings.append(_kept_share(ex, int(kept.sum()), x.size, p, on))
         finish(ex, findings, label)
         again, mask_again = _forward(ex, fn, x, p, mode, rng, f"a second call with the same rng={rng}")
@@ -187,7 +193,7 @@ def check_dropout_backward(fn, hidden: bool = False, seed: int = 0):
                     check_array(f"dx for {on}", dx, expected, variants=variants)]
         if differs and findings[-1] is None:
             findings[-1] = Finding(f"two calls with the same cache gave different dx ({on}).")
-        if differs:
+        if differs and findings[-1].bug is None:
             findings.append(Finding("", ["backward draws a mask of its own: gate dout with the mask in the cache, "
                                          "dx = dout * mask."], "dropout_mask_redrawn"))
         finish(ex, findings, label)

@@ -69,13 +69,17 @@ def _shapes(hidden: bool) -> list[tuple[int, int]]:
 
 
 def _weights(ex, fn, name, d_in, d_out, seed, on):
-    W = call(ex, fn, name, d_in, d_out, seed, on=on).result
+    hint = ('"xavier" is Glorot\'s other name (after Xavier Glorot): it must give Glorot\'s weights.'
+            if name == "xavier" else "")
+    W = call(ex, fn, name, d_in, d_out, seed, on=on, hint=hint).result
     if type(W) is not np.ndarray or W.shape != (d_in, d_out):
         fail(ex, f"should return W, a numpy array of shape ({d_in}, {d_out}), got {describe(W)} ({on}).",
              ["W has one row per input and one column per unit: (d_in, d_out)."] if type(W) is np.ndarray and
              W.shape == (d_out, d_in) else [], case=on, status="failed" if type(W) is np.ndarray else "error")
     if W.dtype != np.float64:
-        fail(ex, f"W should hold float64 weights, got dtype {W.dtype} ({on}).", case=on)
+        fail(ex, f"W should hold float64 weights, got dtype {W.dtype} ({on}).",
+             ["standard_normal draws float64 by default: keep that dtype, and scale by a float64 standard "
+              "deviation (no np.float32, no astype)."], case=on)
     return W
 
 

@@ -52,7 +52,7 @@ def _layer_numeric(layer: _TestLayer, dout, eps: float, **change) -> np.ndarray:
     f = lambda: layer.value(xc)  # noqa: E731
     if change.get("sides"):
         return _one_sided_vjp(f, xc, dout, eps, change["sides"])
-    return gradcheck.numerical_gradient_array(f, xc, change.get("dout", dout), change.get("eps", eps))
+    return gradcheck.numerical_gradient_array(f, xc, change.get("weights", dout), change.get("step", eps))
 
 
 def _one_sided_vjp(f, x, dout, eps, sign):
@@ -110,7 +110,7 @@ def _vjp_variants(layer: _TestLayer, dout, eps: float, given_eps, expected) -> l
         Variant(zero_hint, lambda: np.zeros_like(expected)),
         Variant("It ignores dout: entry j must be the sum over every output of dout times the change of that output, "
                 "np.sum(dout * (f_plus - f_minus)) / (2 eps).",
-                lambda: _layer_numeric(layer, dout, eps, dout=np.ones_like(dout))),
+                lambda: _layer_numeric(layer, dout, eps, weights=np.ones_like(dout))),
         Variant("It averages over the outputs (np.mean); the vector-Jacobian product sums them: np.sum(dout * ...).",
                 lambda: expected / dout.size if dout.size > 1 else None),
         Variant("Every entry is twice the expected value: divide the difference by 2*eps, the distance between "
@@ -121,7 +121,7 @@ def _vjp_variants(layer: _TestLayer, dout, eps: float, given_eps, expected) -> l
         Variant("This is the one-sided difference (f(x) - f(x - eps)) / eps, whose error is O(eps). Use the central "
                 "difference.", lambda: _layer_numeric(layer, dout, eps, sides=-1.0)),
         Variant(f"It matches eps=1e-5 rather than the eps={eps:g} that was passed: use the eps argument.",
-                lambda: None if given_eps is None else _layer_numeric(layer, dout, eps, eps=1e-5)),
+                lambda: None if given_eps is None else _layer_numeric(layer, dout, eps, step=1e-5)),
         Variant("The sign is flipped: (f(x + eps) - f(x - eps)) / (2 eps), plus first.", lambda: -expected),
     ]
 
@@ -236,9 +236,10 @@ def bce_loss_variants(Z: np.ndarray, Y: np.ndarray, got) -> list[Variant]:
             Variant(overflow, lambda: _nonfinite_alike(got, float(np.sum(np.log1p(np.exp(Z)) - Z * Y) / N))),
             Variant(overflow, lambda: _nonfinite_alike(got, float(np.sum(Y * np.log1p(np.exp(-Z)) + (1 - Y) *
                                                                         np.log1p(np.exp(Z))) / N))),
-            Variant(f"np.mean over every entry divides by N*k = {N * k}: sum over the k = {k} outputs of an example "
-                    "and divide by N only.", lambda: sigmoid_binary_cross_entropy(Z, Y) / k if k > 1 else None),
-            Variant(f"It is the sum over the batch: divide by N = {N} (the loss is a mean over the examples).",
+            Variant("np.mean over every entry divides by N*k, for k outputs per example: sum over an example's "
+                    "outputs and divide by N, the number of examples, only.",
+                    lambda: sigmoid_binary_cross_entropy(Z, Y) / k if k > 1 else None),
+            Variant("It is the sum over the batch: divide by N, the number of examples (the loss is a mean over them).",
                     lambda: sigmoid_binary_cross_entropy(Z, Y) * N if N > 1 else None),
             Variant("It has the wrong sign: the loss is MINUS the mean log-likelihood, a positive number.",
                     lambda: -sigmoid_binary_cross_entropy(Z, Y)),
