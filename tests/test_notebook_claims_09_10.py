@@ -97,3 +97,14 @@ def test_lecun_loses_about_sqrt2_per_relu_layer_and_he_keeps_the_spread():
     stds = [s.std for s in he.activations]
     assert max(stds) / min(stds) < 2
     assert says(prose(NB10), r"lose a factor of about $\sqrt 2$ per layer: more than ten in all")
+
+
+def test_scaling_every_weight_by_c_scales_the_kth_relu_output_by_exactly_c_to_the_k():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((200, 64)), rng.integers(0, 10, 200)
+    stats = {c: diagnostics.network_statistics(init.stack([64] * 10 + [10], "relu", scheme="he", scale=c), X, y)
+             for c in (0.5, 1.0, 2.0)}
+    for c in (0.5, 2.0):
+        ratios = [a.std / b.std for a, b in zip(stats[c].activations, stats[1.0].activations)]
+        assert np.allclose(ratios, c ** np.arange(1, 10), rtol=1e-9)
+    assert says(prose(NB10), r"multiplies the $k$-th layer's output by exactly $c^k$")
