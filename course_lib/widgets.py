@@ -276,7 +276,8 @@ def _controls(s: Settings) -> dict:
         "init_scale": widgets.FloatLogSlider(value=s.init_scale, base=10, min=-2, max=1.5, step=0.1,
                                              readout_format=".3g", description="init scale (× He std)", **common,
                                              tooltip="Multiplies the standard initial weights (He for W1, "
-                                                     "LeCun for W2, which the syllabus calls Xavier-like); 1 is the standard (log scale)."),
+                                                     "LeCun for W2, which the syllabus calls Xavier-like); "
+                                                     "1 is the standard (log scale)."),
         "steps": widgets.IntSlider(value=s.steps, min=10, max=300, step=10, description="training steps", **common,
                                    tooltip="Number of full-batch gradient descent steps."),
         "seed": widgets.IntSlider(value=s.seed, min=0, max=20, description="seed (initial weights)", **common,

@@ -15,7 +15,7 @@ from ..dropout import DropoutCache, dropout_backward, dropout_forward
 from .cases import strided
 from .compare import check_array, describe, unchanged
 from .core import Finding, call, fail, finish, passed
-from .recognise import Variant, catalogued, first_match
+from .recognise import Variant, catalogued
 
 __all__ = ["check_dropout_forward", "check_dropout_backward"]
 
