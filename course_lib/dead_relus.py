@@ -10,6 +10,9 @@ it contributes exactly nothing to dW1, db1 and dW2, and the network's output for
 it is softmax(b2), the same for every such example.
 
 Shapes: X: (N, d0), Y: (N, C) one-hot, Z1 and the masks: (N, d1).
+
+The tests themselves are :mod:`course_lib.diagnostics`'s (which works on any ReLU layer of any
+network, notebook 10); the helpers here give their answers as indices, for the two-layer network.
 """
 from __future__ import annotations
 
@@ -17,23 +20,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import mlp
+from . import diagnostics, mlp
 from .losses import accuracy, as_one_hot, cross_entropy
 
 
 def inactive(Z1: np.ndarray) -> np.ndarray:
     """Where each ReLU passes no gradient: Z1 <= 0. Z1: (N, d1) -> bool (N, d1)."""
-    return Z1 <= 0
+    return diagnostics.inactive(Z1)
 
 
 def dead_units(Z1: np.ndarray) -> np.ndarray:
-    """The hidden units inactive on every example (columns of Z1 with no positive entry). -> indices (k,)."""
-    return np.flatnonzero(inactive(Z1).all(axis=0))
+    """The hidden units inactive on every example (columns of Z1 with no positive entry). -> indices (k,).
+    The indices of :func:`course_lib.diagnostics.dead_units`'s mask."""
+    return np.flatnonzero(diagnostics.dead_units(Z1))
 
 
 def examples_with_every_unit_off(Z1: np.ndarray) -> np.ndarray:
-    """The examples on which every hidden unit is inactive (rows of Z1 with no positive entry). -> indices (k,)."""
-    return np.flatnonzero(inactive(Z1).all(axis=1))
+    """The examples on which every hidden unit is inactive (rows of Z1 with no positive entry). -> indices (k,).
+    The indices of :func:`course_lib.diagnostics.inactive_examples`'s mask."""
+    return np.flatnonzero(diagnostics.inactive_examples(Z1))
 
 
 def hidden_delta(params: dict, cache: dict, Y: np.ndarray, ops: mlp.Ops = mlp.reference_ops()) -> np.ndarray:

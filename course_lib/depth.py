@@ -9,7 +9,8 @@ from . import layers
 def initial_weights(sizes: list[int], seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """(W, b) for each layer of widths ``sizes`` = [d0, d1, ..., C]: W: (d_in, d_out), b: (d_out,).
 
-    He initialisation for hidden layers, Xavier-like for the last, as
+    He initialisation for hidden layers, LeCun's (variance 1/d_in, which the syllabus calls
+    "Xavier-like") for the last, as
     :func:`course_lib.layers.mlp_stack` draws them from ``default_rng(seed)``.
     """
     stack = layers.mlp_stack(sizes, seed=seed)

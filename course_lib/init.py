@@ -107,3 +107,17 @@ def stack(sizes: list[int], activation: str | type = "relu", scheme: str = "he",
         if not is_last:
             layers.append(layer())
     return Sequential(layers)
+
+
+def stack_of(weights: list, activation: str | type = "relu", dtype=np.float64) -> Sequential:
+    """Linear / activation / ... / Linear with the given weight matrices, W: (d_in, d_out) each, and zero
+    biases; the last Linear gives the logits. activation: a name of
+    :data:`course_lib.layers.ACTIVATION_LAYERS` or a layer class (e.g. a student's own)."""
+    layer = ACTIVATION_LAYERS[activation] if isinstance(activation, str) else activation
+    out: list = []
+    for i, W in enumerate(weights):
+        W = np.asarray(W, dtype=dtype)
+        out.append(Linear(W, np.zeros(W.shape[1], dtype=dtype)))
+        if i < len(weights) - 1:
+            out.append(layer())
+    return Sequential(out)

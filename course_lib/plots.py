@@ -126,13 +126,14 @@ def plot_layer_statistics(curves: dict, ax=None, title: str = "Standard deviatio
                           ylabel: str = "standard deviation (log scale)"):
     """The spread of each layer's values against depth, one line per label.
 
-    curves: label -> list of :class:`course_lib.diagnostics.LayerStats`, first layer first
-    (e.g. {"activations, He": stats.activations, "gradients, He": stats.activation_grads}).
+    curves: label -> list of :class:`course_lib.diagnostics.LayerStats` (or of plain standard
+    deviations), first layer first (e.g. {"activations, He": stats.activations, "gradients, He":
+    stats.activation_grads}).
     A straight line down is vanishing, up is exploding, flat is a healthy initialisation.
     """
     ax = _axes(ax)
     for i, (label, stats) in enumerate(curves.items()):
-        ax.semilogy(np.arange(1, len(stats) + 1), [max(s.std, 1e-300) for s in stats], _STYLES[i % len(_STYLES)],
+        ax.semilogy(np.arange(1, len(stats) + 1), [max(float(getattr(s, "std", s)), 1e-300) for s in stats], _STYLES[i % len(_STYLES)],
                     marker="os^D"[i % 4], color=_COLOURS[i % len(_COLOURS)], label=label)
     ax.set_xlabel("layer (1 = nearest the input)")
     ax.set_ylabel(ylabel)

@@ -26,6 +26,10 @@ S1, F, B, G, H, W, D = ("01_setting", "02_forward_cache", "03_backward", "04_gra
                         "06_whole_system", "07_any_depth")
 ASSIGNMENTS = {S1: "setting", F: "forward_cache", B: "backward", G: "gradient_check", H: "bug_hunt",
                W: "whole_system", D: "any_depth"}
+# ---- notebooks 09 and 10 (checking layers, initialisation)
+L9, I10 = "09_checking_layers", "10_initialisation"
+ASSIGNMENTS.update({L9: "checking_layers", I10: "initialisation"})
+# ---- end of notebooks 09 and 10
 ALL = tuple(ASSIGNMENTS)
 
 
@@ -68,6 +72,11 @@ _EXERCISES = {S1: ["layer_shapes", "affine", "count_parameters", "finite_differe
               H: ["cache_unchanged", "interleaved_forward_ok", *[f"answers_{x}" for x in "ABCDEF"], "fixed_backward"],
               W: ["overfit_tiny_batch", "predict", "train_digits"],
               D: ["Linear", "ReLU", "Tanh", "Sequential", "sequential_loss_and_grads", "train_sequential", "fit_spirals"]}
+# ---- notebooks 09 and 10
+_EXERCISES.update({L9: ["numerical_gradient_array", "sigmoid_bce_loss", "sigmoid_bce_backward", "batchnorm_forward",
+                        "batchnorm_backward", "dropout_forward", "dropout_backward"],
+                   I10: ["initialise", "layer_statistics", "dead_units_and_examples", "LeakyReLU"]})
+# ---- end of notebooks 09 and 10
 
 UNSTABLE = _sig("softmax", "Z", "E = np.exp(Z)\nreturn E / E.sum(axis=1, keepdims=True)")
 
@@ -177,6 +186,31 @@ CLASS = [
             raw={F: json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": []}]})},
             expected_notebook={F: "invalid"}),
     Student("carol", "an LMS-style upload, carol_forward_cache.ipynb, with 02 only", lms_name=True, submits=(F,)),
+    # ------------------------------------------- notebooks 09 and 10: their catalogued bugs and a slip
+    Student("bce_from_probabilities", "takes the log of sigmoid(Z), which rounds to 1 (section 9.2)",
+            solutions={(L9, "sigmoid_bce_loss"): _sig("sigmoid_bce_loss", "Z, Y", "P = 1 / (1 + np.exp(-Z))\n"
+                                                      "return float(-np.sum(Y * np.log(P) + (1 - Y) * np.log(1 - P)) / len(Z))")},
+            expected={(L9, "test_sigmoid_bce_loss"): ("failed", "bce_saturated_probabilities")}),
+    Student("batchnorm_no_variance", "differentiates batch norm through the mean only (section 9.3)",
+            edit=lambda a, nb: _replace_in(a, nb, L9, "batchnorm_backward",
+                                           "g - g.mean(axis=0) - x_hat * np.mean(g * x_hat, axis=0)", "g - g.mean(axis=0)"),
+            submits=(L9,), expected={(L9, "test_batchnorm_backward"): ("failed", "batchnorm_no_variance_path")}),
+    Student("dropout_redraws", "draws a new dropout mask in backward (section 9.4)",
+            solutions={(L9, "dropout_backward"): _sig("dropout_backward", "dout, cache", "mask, p = cache\n"
+                                                      "if mask is None:\n    return dout\n"
+                                                      "return dout * (np.random.rand(*dout.shape) < 1 - p) / (1 - p)")},
+            expected={(L9, "test_dropout_backward"): ("failed", "dropout_mask_redrawn")}),
+    Student("dropout_unscaled", "zeroes units without dividing the survivors by 1 - p (section 9.4)",
+            edit=lambda a, nb: _replace_in(a, nb, L9, "dropout_forward", "< keep) / keep", "< keep).astype(float)"),
+            submits=(L9,), expected={(L9, "test_dropout_forward"): ("failed", "dropout_not_rescaled")}),
+    Student("xavier_like", "gives \"glorot\" the syllabus's \"Xavier-like\" variance 1/d_in, LeCun's (notebook 10)",
+            edit=lambda a, nb: _replace_in(a, nb, I10, "initialise", '"glorot": 2.0 / (d_in + d_out)', '"glorot": 1.0 / d_in'),
+            submits=(I10,), expected={(I10, "test_initialise"): ("failed", "")}),
+    Student("leaky_zero_one_gate", "gates its leaky ReLU's backward 0/1, losing the slope (section 5.5, notebook 10)",
+            edit=lambda a, nb: _replace_in(a, nb, I10, "LeakyReLU", "np.where(x > 0, dout, self.alpha * dout)",
+                                           "dout * (np.where(x > 0, x, self.alpha * x) > 0)"),
+            submits=(I10,), expected={(I10, "test_LeakyReLU"): ("failed", "relu_mask_from_activation")}),
+    # ------------------------------------------- end of notebooks 09 and 10
 ]
 EXTRA_FILES = {"perfect/notes.txt": "My notes: remember the 1/N!\n"}
 

@@ -15,7 +15,7 @@ The grader runs the same checkers on proxies of the student's objects and plugs 
 Modules: outcome (the record), core (calling student code, state, findings), compare (judging
 arrays, the one mutation check), recognise (the one recogniser of known mistakes), cases (the
 shared test cases), and one module of checkers per notebook: setting, forward, backward, gradient,
-hunt, system and digits, layer and depth. The helpers the notebooks use are re-exported by
+hunt, system and digits, layer and depth, layers09 (with bce09, normalise09 and dropout09), init10 (with dead10). The helpers the notebooks use are re-exported by
 ``hunt``, ``system`` and ``depth`` from where they live (:mod:`course_lib.bughunt`,
 :mod:`course_lib.system`, :mod:`course_lib.depth`, :mod:`course_lib.references`).
 """
@@ -30,3 +30,9 @@ from .gradient import *  # noqa: F401,F403
 from .hunt import *  # noqa: F401,F403
 from .system import *  # noqa: F401,F403
 from .depth import *  # noqa: F401,F403
+from .layers09 import *  # noqa: F401,F403
+from .bce09 import *  # noqa: F401,F403
+from .normalise09 import *  # noqa: F401,F403
+from .dropout09 import *  # noqa: F401,F403
+from .init10 import *  # noqa: F401,F403
+from .dead10 import *  # noqa: F401,F403

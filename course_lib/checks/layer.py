@@ -100,6 +100,11 @@ def _check_params(ex: str, layer, reference, case: str) -> list:
     return [check_array(f"self.params[{k!r}]", params[k], reference.params[k]) for k in reference.params]
 
 
+def _arg(a) -> str:
+    """A constructor argument in a case's label: an array by its shape, anything else (a slope) as itself."""
+    return f"{a.shape}" if isinstance(a, np.ndarray) else repr(a)
+
+
 def _check_layer(ex: str, cls, reference_cls, cases: list[_LayerCase], variants_of=None):
     """The checks every layer class shares: forward, backward, no state, two forwards then one backward.
 
@@ -108,7 +113,7 @@ def _check_layer(ex: str, cls, reference_cls, cases: list[_LayerCase], variants_
     for case in cases:
         on = case.label
         reference = reference_cls(*copy.deepcopy(case.args))
-        layer = call(ex, cls, *case.args, on=f"{ex}({', '.join(f'{a.shape}' for a in case.args)}) for {on}").result
+        layer = call(ex, cls, *case.args, on=f"{ex}({', '.join(_arg(a) for a in case.args)}) for {on}").result
         finish(ex, _check_params(ex, layer, reference, on), on)
         forward, backward = method(ex, layer, "forward", on), method(ex, layer, "backward", on)
         params_before, before = _read_params(layer), object_state(layer)

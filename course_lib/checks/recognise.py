@@ -100,12 +100,13 @@ def first_match(got, variants: Iterable[Variant], expected=None, keys=None) -> V
 def catalogued(target: str | Iterable[str], build: Callable[[bugs.Bug], object],
                hints: dict | None = None) -> list[Variant]:
     """A :class:`Variant` for every catalogued bug that breaks ``target`` (a name of
-    :attr:`course_lib.bugs.Bug.target`, or several): ``build(bug)`` is what the exercise returns
+    :attr:`course_lib.bugs.Bug.target`, or several; either registry: "affine_backward", or
+    "batchnorm.batchnorm_backward" for notebook 09's): ``build(bug)`` is what the exercise returns
     when built on that bug."""
     targets = {target} if isinstance(target, str) else set(target)
     hints = {**BUG_HINTS, **(hints or {})}
     return [Variant(hints.get(b.name, ""), (lambda b=b: build(b)), b.name)
-            for b in bugs.CATALOGUE.values() if b.target in targets]
+            for b in bugs.ALL_BUGS.values() if b.target in targets]
 
 
 # The pieces of the two-layer ReLU network a catalogued bug can break (network-level recognition).

@@ -29,6 +29,7 @@ _A, _L, _M, _G = "course_lib.activations", "course_lib.losses", "course_lib.mlp"
 _OTHER_BACKWARDS = ["course_lib.autodiff.backward", "course_lib.autodiff.value_and_grad", "course_lib.autodiff.mlp_loss",
                     "course_lib.train.sequential_network", "course_lib.layers.Sequential"]
 _R = "course_lib.references"
+_B, _I = "course_lib.binary_cross_entropy", "course_lib.init"
 REFERENCES = {
     "check_layer_shapes": [f"{_R}.reference_shapes"],
     "check_affine": ["course_lib.affine.affine_forward"],
@@ -63,6 +64,27 @@ REFERENCES = {
     "check_sequential_loss_and_grads": [f"{_R}.reference_loss_and_grads"],
     "check_train_sequential": [f"{_R}.reference_train", f"{_R}.reference_loss_and_grads"],
     "check_fit_spirals": [],
+    # ---- notebook 09: a layer's numerical gradient, sigmoid with binary cross entropy, batch norm, dropout
+    "check_numerical_gradient_array": [f"{_G}.numerical_gradient_array", f"{_G}.numerical_gradient", f"{_G}.eps_sweep"],
+    "check_sigmoid_bce_loss": [f"{_B}.sigmoid_binary_cross_entropy", f"{_B}.binary_cross_entropy",
+                               f"{_B}.SigmoidBinaryCrossEntropy"],
+    "check_sigmoid_bce_backward": [f"{_B}.sigmoid_binary_cross_entropy_backward", f"{_B}.binary_cross_entropy_backward",
+                                   f"{_B}.SigmoidBinaryCrossEntropy"],
+    "check_batchnorm_forward": ["course_lib.batchnorm.batchnorm_forward", "course_lib.batchnorm.BatchNorm"],
+    "check_batchnorm_backward": ["course_lib.batchnorm.batchnorm_backward", "course_lib.batchnorm.BatchNorm"],
+    "check_dropout_forward": ["course_lib.dropout.dropout_forward", "course_lib.dropout.Dropout"],
+    "check_dropout_backward": ["course_lib.dropout.dropout_backward", "course_lib.dropout.Dropout"],
+    # ---- notebook 10: initialisers by name, per-layer statistics, dead units, the leaky ReLU
+    # Every course function that draws He or LeCun weights from a seed is a route to initialise's answer.
+    "check_initialise": [*(f"{_I}.{n}" for n in ("he", "glorot", "glorot_uniform", "lecun", "zeros", "scaled_normal",
+                                                 "variance", "get_initialiser", "stack")),
+                         "course_lib.layers.Linear", "course_lib.layers.mlp_stack", f"{_M}.init_params",
+                         "course_lib.depth.initial_weights", "course_lib.depth.build_stack"],
+    "check_layer_statistics": ["course_lib.diagnostics.network_statistics"],
+    "check_dead_units_and_examples": ["course_lib.diagnostics.dead_units", "course_lib.diagnostics.inactive_examples",
+                                      "course_lib.dead_relus.dead_units",
+                                      "course_lib.dead_relus.examples_with_every_unit_off"],
+    "check_LeakyReLU": ["course_lib.layers.LeakyReLU", f"{_A}.leaky_relu", f"{_A}.leaky_relu_backward"],
 }
 
 # The catalogue's buggy variants are working code too: a variant of a banned reference is banned
@@ -78,8 +100,10 @@ def banned_names(checker: str) -> list[str]:
     from course_lib import bugs
 
     names = list(REFERENCES.get(checker, []))
-    for bug in bugs.CATALOGUE.values():
-        if _TARGETS.get(bug.target) in names:
+    for bug in bugs.ALL_BUGS.values():
+        # A later catalogue's target is dotted inside course_lib ("batchnorm.batchnorm_backward").
+        target = _TARGETS.get(bug.target) or (f"course_lib.{bug.target}" if "." in bug.target else None)
+        if target in names:
             names.append(f"{bug.variant.__module__}.{bug.variant.__name__}")
     return sorted(set(names))
 

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OK, FAILED, ERROR = "ok", "failed", "error"
 NOTEBOOKS = {1: "01_setting/setting", 2: "02_forward_cache/forward_cache", 3: "03_backward/backward",
              4: "04_gradient_check/gradient_check", 5: "05_bug_hunt/bug_hunt", 6: "06_whole_system/whole_system",
-             7: "07_any_depth/any_depth"}
+             7: "07_any_depth/any_depth", 9: "09_checking_layers/checking_layers", 10: "10_initialisation/initialisation"}
 # The exercise each name belongs to, and its notebook.
 EXERCISES = {
     1: ["layer_shapes", "affine", "count_parameters", "finite_difference_passes"],
@@ -37,6 +37,9 @@ EXERCISES = {
     5: ["cache_unchanged", "interleaved_forward_ok", "answers", "fixed_backward"],
     6: ["overfit_tiny_batch", "predict", "train_digits"],
     7: ["Linear", "ReLU", "Tanh", "Sequential", "sequential_loss_and_grads", "train_sequential", "fit_spirals"],
+    9: ["numerical_gradient_array", "sigmoid_bce_loss", "sigmoid_bce_backward", "batchnorm_forward",
+        "batchnorm_backward", "dropout_forward", "dropout_backward"],
+    10: ["initialise", "layer_statistics", "dead_units_and_examples", "LeakyReLU"],
 }
 NOTEBOOK_OF = {ex: nb for nb, names in EXERCISES.items() for ex in names}
 # The hidden seeds every entry is judged on: small ones, the published ones' size, and 32-bit ones.

@@ -81,7 +81,7 @@ def _raising_class(kind):
 
 
 CHECKED = [name for nb, names in EXERCISES.items() for name in names if name != "answers"]
-CLASSES = {"Linear", "ReLU", "Tanh", "Sequential"}
+CLASSES = {"Linear", "ReLU", "Tanh", "Sequential", "LeakyReLU"}
 
 
 def _target(name, kind):
