@@ -19,15 +19,27 @@ from .. import autodiff
 from ..losses import log_softmax, softmax
 from .cases import logit_cases, strided
 from .compare import check_array, describe, unchanged
-from .core import call, fail, finish, passed
-from .recognise import Variant
+from .core import Finding, call, fail, finish, passed
+from .recognise import Variant, consistent_variant, first_match
 
 __all__ = ["check_unbroadcast", "check_tensor_add", "check_tensor_matmul", "check_tensor_relu", "check_tensor_sum",
-           "check_tensor_log_softmax", "read_attribute"]
+           "check_tensor_log_softmax", "read_attribute", "judge"]
 
 BROADCAST_BUG = "autodiff_broadcast_not_summed"
 SHARE_HINT = ("vjps[i] maps the output's gradient g to parent i's share: an array of the parent's shape (or, for an "
               "operand broadcast in the forward pass, of the output's shape, which backward sums back; section 12.4).")
+
+
+def judge(name: str, got, expected: np.ndarray, variants=(), **kwargs) -> Finding | None:
+    """:func:`check_array`, and when the shapes differ (where check_array stops at the shape), the known mistake
+    that reproduces ``got`` as well: in this notebook a wrong shape is the usual sign of one."""
+    finding = check_array(name, got, expected, variants=variants, **kwargs)
+    if finding is not None and type(got) is np.ndarray and got.shape != expected.shape:
+        match = first_match(got, variants, expected)
+        if match is not None:
+            finding.hints = [h for h in finding.hints if h] + [match.hint]
+            finding.bug = match.bug
+    return finding
 
 
 # ------------------------------------------------------------------ unbroadcast
@@ -76,22 +88,34 @@ def _unbroadcast_variants(grad: np.ndarray, shape: tuple) -> list[Variant]:
 
 
 def check_unbroadcast(fn, hidden: bool = False, seed: int = 0):
-    """fn(grad: the broadcast result's shape, shape: a tuple) -> grad summed back to ``shape``."""
+    """fn(grad: the broadcast result's shape, shape: a tuple) -> grad summed back to ``shape``.
+
+    Every case is run first: a mistake is named by the variant that reproduces the answers on every case
+    (summing the leading axes only and returning grad unchanged agree wherever no axis was added)."""
     ex = "unbroadcast"
-    cases = _unbroadcast_cases(hidden, np.random.default_rng(seed))
-    for label, grad, shape in cases:
-        on = f"grad: {grad.shape} and shape {shape} ({label})"
-        done = call(ex, fn, grad, shape, on=on)
-        expected = autodiff.unbroadcast(grad, shape)
-        finish(ex, [unchanged({"grad": grad}, {"grad": done.args[0]}),
-                    check_array(f"the result for {label}", done.result, np.asarray(expected, dtype=float),
-                                variants=_unbroadcast_variants(grad, shape))], label)
-    return passed(ex, len(cases))
+    runs = []
+    for label, grad, shape in _unbroadcast_cases(hidden, np.random.default_rng(seed)):
+        done = call(ex, fn, grad, shape, on=f"grad: {grad.shape} and shape {shape} ({label})")
+        runs.append((label, grad, shape, done, np.asarray(autodiff.unbroadcast(grad, shape), dtype=float)))
+    for label, grad, shape, done, expected in runs:
+        finding = check_array(f"the result for {label}", done.result, expected)
+        if finding is not None:
+            named = consistent_variant([(d.result, e, _unbroadcast_variants(g, s)) for _, g, s, d, e in runs])
+            if named is not None:
+                finding.hints = [h for h in finding.hints if h] + [named.hint]
+                finding.bug = named.bug
+        finish(ex, [unchanged({"grad": grad}, {"grad": done.args[0]}), finding], label)
+    return passed(ex, len(runs))
 
 
 # ------------------------------------------------------------------ reading a Tensor
 def read_attribute(ex: str, obj, name: str, on: str, what: str = "the result"):
-    """``obj.name``, or a failed check (status "error") saying that the attribute is missing."""
+    """``obj.name``, or a failed check (status "error") saying that obj is no Tensor or lacks the attribute.
+    Plain data is never a Tensor (an array even has a .data of its own, a memoryview)."""
+    if obj is None or isinstance(obj, (np.ndarray, np.generic, int, float, complex, str, bytes, list, tuple, dict)):
+        fail(ex, f"{what} should be a Tensor, with .data, .parents and .vjps; got {describe(obj)} (on {on}).",
+             ["Build the result with the notebook's Tensor(data, parents, vjps, op), its parents the input Tensors "
+              "(as_tensor(a), not a.data)."], case=on, status="error")
     try:
         return getattr(obj, name)
     except AttributeError:
@@ -155,8 +179,8 @@ def _check_primitive(ex: str, fn, op: str, cases: list[_Op], forward_variants=No
         out = done.result
         data = read_attribute(ex, out, "data", on)
         findings = [unchanged(dict(zip(names, case.inputs)), dict(zip(names, done.args))),
-                    check_array(f"the output's data for {case.label}", data, expected_out,
-                                variants=forward_variants(case) if forward_variants else ())]
+                    judge(f"the output's data for {case.label}", data, expected_out,
+                          variants=forward_variants(case) if forward_variants else ())]
         finish(ex, findings, on)
         parents = _sequence(ex, read_attribute(ex, out, "parents", on), "parents", len(case.inputs), on)
         vjps = _sequence(ex, read_attribute(ex, out, "vjps", on), "vjps", len(case.inputs), on)
@@ -174,8 +198,8 @@ def _check_primitive(ex: str, fn, op: str, cases: list[_Op], forward_variants=No
                                   read_only="A VJP must not write into g: the same upstream gradient is handed to the "
                                             "VJP of every parent, so compute each share into a new array.")]
             got = _share_in_shape(share.result, np.shape(x))
-            result = check_array(where, got, np.asarray(expected, dtype=float),
-                                 variants=share_variants(case, i) if share_variants else ())
+            result = judge(where, got, np.asarray(expected, dtype=float),
+                           variants=share_variants(case, i) if share_variants else ())
             if result is not None and not any(result.hints):
                 result.hints = [SHARE_HINT]
             findings.append(result)
@@ -216,9 +240,9 @@ def check_tensor_add(fn, hidden: bool = False, seed: int = 0):
 def check_tensor_matmul(fn, hidden: bool = False, seed: int = 0):
     """fn(a: (N, k), b: (k, m)) -> Tensor(a @ b): (N, m); vjps: g -> g @ b.T and g -> a.T @ g."""
     def visible(rng):
-        return [_Op("(4, 3) @ (3, 5)", (rng.standard_normal((4, 3)), rng.standard_normal((3, 5))), _G(rng, (4, 5))),
-                _Op("two square (3, 3) matrices", (rng.standard_normal((3, 3)), rng.standard_normal((3, 3))),
-                    _G(rng, (3, 3)))]
+        return [_Op("two square (3, 3) matrices", (rng.standard_normal((3, 3)), rng.standard_normal((3, 3))),
+                    _G(rng, (3, 3))),
+                _Op("(4, 3) @ (3, 5)", (rng.standard_normal((4, 3)), rng.standard_normal((3, 5))), _G(rng, (4, 5)))]
 
     def extra(rng):
         return [_Op("a batch of one, (1, 3) @ (3, 4)", (rng.standard_normal((1, 3)), rng.standard_normal((3, 4))),
@@ -237,8 +261,7 @@ def check_tensor_matmul(fn, hidden: bool = False, seed: int = 0):
         if i == 0:
             return [Variant("The share of a is g @ b.T: the transpose of b carries the gradient back (with square "
                             "matrices the shapes agree without it).", lambda: G @ b if b.shape[0] == b.shape[1] else None)]
-        return [Variant("The share of b is a.T @ g, of b's shape (k, m); the order of the product matters.",
-                        lambda: G.T @ a if G.shape[0] == G.shape[1] and a.shape[0] == a.shape[1] else None),
+        return [Variant("The share of b is a.T @ g, of b's shape (k, m): g.T @ a is its transpose.", lambda: G.T @ a),
                 Variant("The share of b is a.T @ g: without the transpose the product only fits square matrices.",
                         lambda: a @ G if a.shape[0] == a.shape[1] else None)]
 

@@ -222,28 +222,41 @@ def check_topological_order(fn, hidden: bool = False, seed: int = 0):
 
 
 # ------------------------------------------------------------ autodiff_backward
-def _variant_backward(kind: str, flip: bool):
+def _wrong_backward(root, kind: str, flip: bool) -> None:
     """A known wrong backward pass: "overwrite" (= instead of +=) or "breadth" (a breadth-first walk), over
     either order of the parents, so that it reproduces the student's walk whichever order theirs takes."""
-    def run(root):
-        order = _depth_first(root, flip)
-        for node in order:
-            node.grad = np.zeros_like(node.data)
-        root.grad = np.ones_like(root.data)
-        walk = _breadth_first(root, flip) if kind == "breadth" else order[::-1]
-        for node in walk:
-            for parent, vjp in zip(node.parents, node.vjps):
-                share = autodiff.unbroadcast(vjp(node.grad), parent.shape)
-                if kind == "overwrite":
-                    parent.grad = share
-                else:
-                    parent.grad = parent.grad + share
-    return run
+    order = _depth_first(root, flip)
+    for node in order:
+        node.grad = np.zeros_like(node.data)
+    root.grad = np.ones_like(root.data)
+    walk = _breadth_first(root, flip) if kind == "breadth" else order[::-1]
+    for node in walk:
+        for parent, vjp in zip(node.parents, node.vjps):
+            share = autodiff.unbroadcast(vjp(node.grad), parent.shape)
+            if kind == "overwrite":
+                parent.grad = share
+            else:
+                parent.grad = parent.grad + share
 
 
-VARIANTS = [(FAN_OUT_BUG, _variant_backward("overwrite", False)), (FAN_OUT_BUG, _variant_backward("overwrite", True)),
-            (ORDER_BUG, _variant_backward("breadth", False)), (ORDER_BUG, _variant_backward("breadth", True)),
-            (BROADCAST_BUG, bugs_autodiff.backward_broadcast_not_summed),
+def _overwriting(root):
+    _wrong_backward(root, "overwrite", False)
+
+
+def _overwriting_flipped(root):
+    _wrong_backward(root, "overwrite", True)
+
+
+def _breadth(root):
+    _wrong_backward(root, "breadth", False)
+
+
+def _breadth_flipped(root):
+    _wrong_backward(root, "breadth", True)
+
+
+VARIANTS = [(FAN_OUT_BUG, _overwriting), (FAN_OUT_BUG, _overwriting_flipped), (ORDER_BUG, _breadth),
+            (ORDER_BUG, _breadth_flipped), (BROADCAST_BUG, bugs_autodiff.backward_broadcast_not_summed),
             (RESET_BUG, bugs_autodiff.backward_without_reset)]
 
 

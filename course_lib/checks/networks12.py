@@ -191,7 +191,12 @@ def check_train_autodiff(fn, hidden: bool = False, seed: int = 0):
     for label, params, X, Y, lr, steps in cases:
         on = label
         expected, final = _reference_train(params, X, Y, lr, steps)
-        done = call(ex, fn, params, X, Y, lr, steps, on=on)
+        given = copy_data(params)
+        arrays = dict(given)  # the caller's arrays: the leaves share their memory and must train them in place
+        X_given, Y_given = copy_data(X), copy_data(Y)
+        done = call(ex, fn, given, X_given, Y_given, lr, steps, on=on, copy=False,
+                    hint="If the error is about shapes: each leaf's grad must have the leaf's shape, so "
+                         "autodiff_backward must sum a broadcast share back with unbroadcast (section 12.4).")
         got = done.result
         if not isinstance(got, (list, tuple, np.ndarray)) or len(got) != steps:
             length = f" of length {len(got)}" if isinstance(got, (list, tuple, np.ndarray)) else ""
@@ -202,7 +207,7 @@ def check_train_autodiff(fn, hidden: bool = False, seed: int = 0):
             losses = np.asarray([float(v) for v in got])
         except (TypeError, ValueError):
             fail(ex, f"the losses should be numbers, got {describe(got)} (on {on}).", case=on, status="error")
-        findings = [unchanged({"X": X, "Y": Y}, {"X": done.args[1], "Y": done.args[2]})]
+        findings = [unchanged({"X": X, "Y": Y}, {"X": X_given, "Y": Y_given})]
         curve = check_array(f"the losses for {label}", losses, expected, rtol=1e-9, atol=1e-12)
         if curve is not None:
             with quiet():
@@ -214,13 +219,13 @@ def check_train_autodiff(fn, hidden: bool = False, seed: int = 0):
                     curve.bug = RESET_BUG
         findings.append(curve)
         if curve is None:
-            after = done.args[0]
-            if matches(after, params, rtol=0, atol=0):
-                findings.append(Finding(f"the params you were given did not change ({on}).",
+            if matches(arrays, params, rtol=0, atol=0):
+                findings.append(Finding(f"the params arrays you were given did not change ({on}).",
                                         ["Update each leaf's data in place, leaf.data -= lr * leaf.grad: the leaves "
-                                         "share memory with the params arrays, so the caller's params train too."]))
+                                         "share memory with the params arrays, so the caller's arrays train too "
+                                         "(leaf.data = leaf.data - ..., or params[name] = ..., makes new arrays)."]))
             else:
-                findings += [check_array(f"params[{n!r}] after {steps} steps for {label}", after.get(n), final[n],
+                findings += [check_array(f"params[{n!r}] after {steps} steps for {label}", arrays[n], final[n],
                                          rtol=1e-8, atol=1e-12) for n in final]
         finish(ex, findings, on)
     return passed(ex, len(cases))

@@ -3,15 +3,16 @@
 stopping and the training loop are in :mod:`.optim11`).
 
 The references are :mod:`course_lib.train`, :mod:`course_lib.weight_decay` and
-:mod:`course_lib.optim`. The sampler is judged on properties (every example once per epoch, the
-batch sizes, a fresh shuffle drawn from the generator it is given), never on one particular
-permutation; the penalty's gradient against the penalty's central differences.
+:mod:`course_lib.optim`. The sampler is judged first on properties, each with its own message (every example once per
+epoch, the batch sizes, a fresh shuffle drawn from the generator it is given), then on the draw
+itself: rng.permutation(N), the course's, so that a run can be replayed (``fit``'s test replays the
+student's). The penalty's gradient is judged against the penalty's central differences.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .. import bugs_training, optim, weight_decay
+from .. import bugs_training, optim, train, weight_decay
 from .compare import check_array, describe, unchanged
 from .core import Finding, call, fail, finish, is_number, passed
 from .recognise import Variant, first_match
@@ -61,7 +62,7 @@ def _sizes_hint(sizes: list[int], N: int, batch_size: int) -> str:
 
 def check_minibatches(fn, hidden: bool = False, seed: int = 0):
     """fn(N, batch_size, rng: a numpy Generator) -> one epoch: a list of index arrays, batch_size each but the last,
-    every index of range(N) exactly once, in an order drawn from rng (a new one each call)."""
+    every index of range(N) exactly once, in the order rng.permutation(N) draws (a new one each call)."""
     ex = "minibatches"
     cases = _minibatch_cases(hidden)
     for i, (N, batch_size) in enumerate(cases):
@@ -106,6 +107,11 @@ def check_minibatches(fn, hidden: bool = False, seed: int = 0):
             finish(ex, [Finding(f"two epochs drawn with the same rng came out in the same order ({on}).",
                                 ["Draw a new permutation from the rng passed in at every call: a generator made inside "
                                  "with a fixed seed (default_rng(0)) repeats the same order every epoch."])], on)
+        replay = list(train.minibatches(N, batch_size, np.random.default_rng(key)))
+        if not same(first, replay):
+            finish(ex, [Finding(f"the epoch is a valid shuffle, but not the one rng.permutation({N}) draws ({on}).",
+                                [f"Draw the order with rng.permutation(N) (rng.shuffle(np.arange(N)) draws the same): "
+                                 "then anyone with the seed replays your run exactly, and fit's test can."])], on)
     return passed(ex, len(cases))
 
 
