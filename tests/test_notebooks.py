@@ -22,7 +22,7 @@ pytestmark = pytest.mark.notebooks
 
 
 def test_the_course_has_its_notebooks():
-    assert [p.parent.name[:2] for p in SOLUTIONS] == ["01", "02", "03", "04", "05", "06", "07", "08"]
+    assert [p.parent.name[:2] for p in SOLUTIONS] == ["01", "02", "03", "04", "05", "06", "07", "08", "11", "12"]
     assert ids(STUDENT) == ids(SOLUTIONS)
 
 
