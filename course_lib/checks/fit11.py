@@ -263,7 +263,8 @@ def check_fit(fn, hidden: bool = False, seed: int = 0):
             findings.append(Finding(f"history['update_ratio'] should have one entry per step, "
                                     f"{len(expected['update_ratio'])}, got {len(ratios)} ({on}).",
                                     ["Append update_to_weight_ratio(updates, params) after every optimizer step."]))
-        elif not all(isinstance(r, dict) and sorted(map(str, r)) == sorted(e) for r, e in zip(ratios, expected["update_ratio"])):
+        elif not all(isinstance(r, dict) and sorted(map(str, r)) == sorted(e)
+                     for r, e in zip(ratios, expected["update_ratio"])):
             findings.append(Finding(f"each entry of history['update_ratio'] should be the dict update_to_weight_ratio "
                                     f"returns, one ratio per parameter ({on}).", status="error"))
         else:

@@ -1,7 +1,6 @@
-"""Checkers for notebook 12's graph code: ``topological_order`` and ``autodiff_backward``, judged on
+"""Checkers for notebook 12's graph code, ``topological_order`` and ``autodiff_backward``, judged on
 graphs of :mod:`course_lib.autodiff` Tensors (the same attributes as the notebook's: ``data``,
-``grad``, ``parents``, ``vjps``), and the networks built on the student's engine
-(``mlp_loss_and_grads``, ``residual_loss_and_grads``, ``train_autodiff``), judged on plain arrays.
+``grad``, ``parents``, ``vjps``); the networks built on the student's engine are in :mod:`.networks12`.
 
 The student's functions receive the checker's graphs and fill in their ``grad`` attributes; the
 checker reads them back. A node the student returns (in a topological order) is recognised as the
@@ -156,6 +155,10 @@ def _identify(item, nodes: list):
     return found[0] if len(found) == 1 else None
 
 
+def _same_nodes(a: list, b: list) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+
 def _name(node, names: dict) -> str:
     return names.get(id(node), f"a {node.op} node of shape {node.shape}")
 
@@ -207,8 +210,8 @@ def check_topological_order(fn, hidden: bool = False, seed: int = 0):
                              "(backward then walks the list in reverse).")
                 bug = None
             else:
-                bug = ORDER_BUG if any(found == _breadth_first(root, flip)[::-1] or found == _breadth_first(root, flip)
-                                       for flip in (False, True)) else None
+                walks = [_breadth_first(root, flip) for flip in (False, True)]
+                bug = ORDER_BUG if any(_same_nodes(found, w) or _same_nodes(found, w[::-1]) for w in walks) else None
                 hints.append(BUG_HINTS[ORDER_BUG] if bug else
                              "Add a node to the list only once all of its parents are in it: a depth-first walk "
                              "that appends each node after visiting its parents does exactly that.")

@@ -132,7 +132,8 @@ def _momentum_runs(hidden: bool, seed: int) -> list[_Run]:
     if hidden:
         runs += [_Run("mu=0.5 and a step whose gradient is zero", (0.05,), {"mu": 0.5}, start(),
                       _gradients(rng, shapes, 5, zero_at=2)),
-                 _Run("mu=0: momentum without memory is plain SGD", (0.2,), {"mu": 0.0}, start(), _gradients(rng, shapes, 3)),
+                 _Run("mu=0: momentum without memory is plain SGD", (0.2,), {"mu": 0.0}, start(),
+                      _gradients(rng, shapes, 3)),
                  _Run("two optimizers stepped in turn", (0.1,), {"mu": 0.9}, start(), _gradients(rng, shapes, 3), twin=True),
                  _Run("a 0-d parameter and one of shape (1, 1)", (0.3,), {"mu": 0.8},
                       {"s": np.array(rng.standard_normal()), "M": rng.standard_normal((1, 1))},

@@ -110,7 +110,7 @@ def check_minibatches(fn, hidden: bool = False, seed: int = 0):
         replay = list(train.minibatches(N, batch_size, np.random.default_rng(key)))
         if not same(first, replay):
             finish(ex, [Finding(f"the epoch is a valid shuffle, but not the one rng.permutation({N}) draws ({on}).",
-                                [f"Draw the order with rng.permutation(N) (rng.shuffle(np.arange(N)) draws the same): "
+                                ["Draw the order with rng.permutation(N) (rng.shuffle(np.arange(N)) draws the same): "
                                  "then anyone with the seed replays your run exactly, and fit's test can."])], on)
     return passed(ex, len(cases))
 
@@ -307,7 +307,8 @@ def check_update_to_weight_ratio(fn, hidden: bool = False, seed: int = 0):
         norm = lambda d, n: float(np.linalg.norm(d[n]))  # noqa: E731
         with np.errstate(all="ignore"):
             variants = [Variant("It is upside down: the ratio is ||update|| / ||param||, small (about 1e-3) when "
-                                "training is healthy.", lambda: np.array([norm(params, n) / norm(updates, n) for n in names])),
+                                "training is healthy.",
+                                lambda: np.array([norm(params, n) / norm(updates, n) for n in names])),
                         Variant("It uses squared norms: take np.linalg.norm of each, then divide.",
                                 lambda: np.array([norm(updates, n) ** 2 / norm(params, n) ** 2 for n in names])),
                         Variant("It averages the entry-wise ratios |update| / |param|; the ratio is of the whole "

@@ -89,7 +89,8 @@ REFERENCES.update({
 # ------------------------------------------------------------ notebook 12: reverse-mode autodiff
 # The graph checkers hand the student's functions graphs of course_lib.autodiff Tensors, so the Tensor
 # class stays available there (its shape property is read); the network checkers refuse it whole.
-_AD, _BA, _G12, _N12 = "course_lib.autodiff", "course_lib.bugs_autodiff", "course_lib.checks.graph12", "course_lib.checks.networks12"
+_AD, _BA = "course_lib.autodiff", "course_lib.bugs_autodiff"
+_G12, _N12 = "course_lib.checks.graph12", "course_lib.checks.networks12"
 _ENGINE = [f"{_AD}.backward", f"{_AD}.value_and_grad", f"{_AD}.topological_order", f"{_AD}.zero_grad",
            f"{_BA}.backward_overwriting_at_fan_out", f"{_BA}.backward_broadcast_not_summed",
            f"{_BA}.backward_breadth_first", f"{_BA}.backward_without_reset", f"{_G12}._wrong_backward",

@@ -90,6 +90,7 @@ def test_graph_cases_hold_every_catalogued_structure_and_distinct_nodes(seed):
         for case in cases:
             root = case.build(case.leaves())
             nodes = graph12._nodes(root)
+            assert graph12._is_topological(nodes) and nodes[-1] is root
             keys = {(n.data.shape, n.data.tobytes()) for n in nodes}
             assert len(keys) == len(nodes), f"two nodes hold the same values in {case.label}"
             expected = case.expected()
