@@ -78,6 +78,71 @@ _EXERCISES.update({L9: ["numerical_gradient_array", "sigmoid_bce_loss", "sigmoid
                    I10: ["initialise", "layer_statistics", "dead_units_and_examples", "LeakyReLU"]})
 # ---- end of notebooks 09 and 10
 
+# ------------------------------------------------- notebooks 11 and 12 (issue 12): their block
+TR, AD = "11_training", "12_autodiff"
+ASSIGNMENTS.update({TR: "training", AD: "autodiff"})
+ALL = tuple(ASSIGNMENTS)
+_EXERCISES.update({
+    TR: ["minibatches", "l2_penalty", "l2_penalty_gradient", "Momentum", "Adam", "cosine_decay", "update_to_weight_ratio",
+         "EarlyStopping", "fit"],
+    AD: ["tensor_add", "tensor_matmul", "tensor_relu", "tensor_sum", "tensor_log_softmax", "topological_order",
+         "unbroadcast", "autodiff_backward", "mlp_loss_and_grads", "train_autodiff", "residual_loss_and_grads"]})
+
+
+def _edit(assignment, grade_id, old, new):
+    return lambda a, nb: _replace_in(a, nb, assignment, grade_id, old, new)
+
+
+_FAILS = {(AD, f"test_{n}"): ("failed", "autodiff_broadcast_not_summed")
+          for n in ("autodiff_backward", "mlp_loss_and_grads", "residual_loss_and_grads")}
+STUDENTS_11_12 = [
+    # One student per catalogued bug of sections 11 and 12; each hands in the notebook its bug is in.
+    Student("adam_uncorrected", "Adam without bias correction (section 11.4)",
+            edit=_edit(TR, "Adam", "return -lr * m_hat / (np.sqrt(v_hat) + self.eps)",
+                       "return -lr * m / (np.sqrt(v) + self.eps)"),
+            expected={(TR, "test_Adam"): ("failed", "adam_no_bias_correction")}),
+    Student("momentum_lags", "momentum that uses the previous step's gradient (section 11.3)",
+            edit=_edit(TR, "Momentum", "velocity = self.mu * self.state.get(name, 0.0) - lr * grad\n"
+                       "        self.state[name] = velocity",
+                       "velocity = self.mu * self.state.get(name, 0.0) - lr * self.state.get(name + '/g', 0.0)\n"
+                       "        self.state[name], self.state[name + '/g'] = velocity, grad.copy()"),
+            expected={(TR, "test_Momentum"): ("failed", "momentum_previous_gradient")}),
+    # The fit checker replays the run with the student's own L2 gradient: the bug shows there too.
+    Student("decays_biases", "weight decay on the biases too (section 11.2)",
+            edit=_edit(TR, "l2_penalty_gradient", "for name, p in params.items() if np.ndim(p) >= 2}",
+                       "for name, p in params.items()}"),
+            expected={(TR, "test_l2_penalty_gradient"): ("failed", "weight_decay_on_biases"),
+                      (TR, "test_fit"): ("failed", "weight_decay_on_biases")}),
+    Student("doubled_decay", "the L2 gradient with a factor 2 (section 11.2)",
+            edit=_edit(TR, "l2_penalty_gradient", "{name: lam * p", "{name: 2 * lam * p"),
+            expected={(TR, "test_l2_penalty_gradient"): ("failed", "l2_gradient_doubled"),
+                      (TR, "test_fit"): ("failed", "l2_gradient_doubled")}),
+    # Overwriting and the wrong order are invisible on the two-layer network (a chain): its exercises pass.
+    Student("overwrites_fan_out", "assigns each share instead of adding it (section 12.3)",
+            edit=_edit(AD, "autodiff_backward", "parent.grad += unbroadcast", "parent.grad = unbroadcast"),
+            expected={(AD, "test_autodiff_backward"): ("failed", "autodiff_overwrite_at_fan_out"),
+                      (AD, "test_residual_loss_and_grads"): ("failed", "autodiff_overwrite_at_fan_out")}),
+    Student("breadth_first", "orders the graph breadth first from the loss (section 12.2)",
+            solutions={(AD, "topological_order"): _sig("topological_order", "root", "\n".join([
+                "order, seen, queue = [], {id(root)}, [root]", "while queue:", "    node = queue.pop(0)",
+                "    order.append(node)", "    for parent in node.parents:", "        if id(parent) not in seen:",
+                "            seen.add(id(parent))", "            queue.append(parent)", "return order[::-1]"]))},
+            expected={(AD, f"test_{n}"): ("failed", "autodiff_wrong_order")
+                      for n in ("topological_order", "autodiff_backward", "residual_loss_and_grads")}),
+    # Its training exercise raises (a bias's gradient of the batch's shape cannot update the bias).
+    Student("broadcast_unsummed", "never sums a broadcast gradient back (section 12.4)",
+            edit=_edit(AD, "autodiff_backward", "parent.grad += unbroadcast(vjp(node.grad), parent.shape)",
+                       "parent.grad = parent.grad + vjp(node.grad)"),
+            expected={**_FAILS, (AD, "test_train_autodiff"): ("error", "")}),
+    Student("stale_gradients", "resets only the gradients that are still None (section 12.6)",
+            edit=_edit(AD, "autodiff_backward", "    for node in order:\n        node.grad = np.zeros_like(node.data)",
+                       "    for node in order:\n        if node.grad is None:\n"
+                       "            node.grad = np.zeros_like(node.data)"),
+            expected={(AD, "test_autodiff_backward"): ("failed", "autodiff_grad_not_reset"),
+                      (AD, "test_train_autodiff"): ("failed", "autodiff_grad_not_reset")}),
+]
+# ------------------------------------------------------------ end of the block of notebooks 11 and 12
+
 UNSTABLE = _sig("softmax", "Z", "E = np.exp(Z)\nreturn E / E.sum(axis=1, keepdims=True)")
 
 CLASS = [
@@ -212,6 +277,7 @@ CLASS = [
             submits=(I10,), expected={(I10, "test_LeakyReLU"): ("failed", "relu_mask_from_activation")}),
     # ------------------------------------------- end of notebooks 09 and 10
 ]
+CLASS += STUDENTS_11_12  # notebooks 11 and 12 (their block above)
 EXTRA_FILES = {"perfect/notes.txt": "My notes: remember the 1/N!\n"}
 
 

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.notebooks
 
 def test_the_course_has_its_notebooks():
     assert [p.parent.name[:2] for p in SOLUTIONS] == [f"{i:02d}" for i in range(1, len(SOLUTIONS) + 1)]
-    assert len(SOLUTIONS) >= 10
+    assert len(SOLUTIONS) >= 12
     assert ids(STUDENT) == ids(SOLUTIONS)
 
 

@@ -87,6 +87,56 @@ REFERENCES = {
     "check_LeakyReLU": ["course_lib.layers.LeakyReLU", f"{_A}.leaky_relu", f"{_A}.leaky_relu_backward"],
 }
 
+# ------------------------------------------------------------ notebook 11: training that works
+# The optimizers and early stopping are refused with the checker's own replays of them. CosineDecay and
+# EarlyStopping are dataclasses, which the sandbox keeps real (see facade._is_value_class): listing them
+# refuses their grader-side code only.
+_T, _O, _WD, _BT, _C11 = ("course_lib.train", "course_lib.optim", "course_lib.weight_decay", "course_lib.bugs_training",
+                          "course_lib.checks.optim11")
+REFERENCES.update({
+    "check_minibatches": [f"{_T}.minibatches"],
+    "check_l2_penalty": [f"{_WD}.l2_penalty"],
+    "check_l2_penalty_gradient": [f"{_WD}.l2_penalty_gradient", f"{_WD}.add_weight_decay",
+                                  f"{_BT}.l2_penalty_gradient_with_biases", f"{_BT}.l2_penalty_gradient_doubled"],
+    "check_cosine_decay": [f"{_O}.CosineDecay"],
+    "check_update_to_weight_ratio": [f"{_O}.update_to_weight_ratio"],
+    "check_Momentum": [f"{_O}.Momentum", f"{_BT}.MomentumPreviousGradient", f"{_C11}._trajectory"],
+    "check_Adam": [f"{_O}.Adam", f"{_BT}.AdamWithoutBiasCorrection", f"{_C11}._trajectory"],
+    "check_EarlyStopping": [f"{_T}.EarlyStopping"],
+    # fit is meant to use the course's network, sampler and (handed in) optimizer; not its training loops.
+    "check_fit": [f"{_T}.fit", f"{_T}._step", f"{_T}.train", "course_lib.checks.fit11.reference_fit",
+                  "course_lib.experiments.train_network"],
+})
+
+# ------------------------------------------------------------ notebook 12: reverse-mode autodiff
+# The graph checkers hand the student's functions graphs of course_lib.autodiff Tensors, so the Tensor
+# class stays available there (its shape property is read); the network checkers refuse it whole.
+_AD, _BA = "course_lib.autodiff", "course_lib.bugs_autodiff"
+_G12, _N12 = "course_lib.checks.graph12", "course_lib.checks.networks12"
+_ENGINE = [f"{_AD}.backward", f"{_AD}.value_and_grad", f"{_AD}.topological_order", f"{_AD}.zero_grad",
+           f"{_BA}.backward_overwriting_at_fan_out", f"{_BA}.backward_broadcast_not_summed",
+           f"{_BA}.backward_breadth_first", f"{_BA}.backward_without_reset", f"{_G12}._wrong_backward",
+           f"{_G12}._overwriting", f"{_G12}._overwriting_flipped", f"{_G12}._breadth", f"{_G12}._breadth_flipped",
+           f"{_G12}.Graph", f"{_G12}._passes", f"{_G12}._depth_first"]
+_HAND_WRITTEN = [f"{_M}.backward", "course_lib.affine.affine_backward", f"{_L}.softmax_cross_entropy_backward",
+                 f"{_A}.relu_backward", f"{_R}.reference_loss_and_grads", *_OTHER_BACKWARDS]
+REFERENCES.update({
+    "check_unbroadcast": [f"{_AD}.unbroadcast"],
+    "check_tensor_add": [f"{_AD}.Tensor", "course_lib.checks.autodiff12._reference"],
+    "check_tensor_matmul": [f"{_AD}.Tensor", "course_lib.checks.autodiff12._reference"],
+    "check_tensor_relu": [f"{_AD}.Tensor", "course_lib.checks.autodiff12._reference", f"{_A}.relu", f"{_A}.relu_backward"],
+    "check_tensor_sum": [f"{_AD}.Tensor", "course_lib.checks.autodiff12._reference"],
+    "check_tensor_log_softmax": [f"{_AD}.Tensor", "course_lib.checks.autodiff12._reference", f"{_L}.log_softmax",
+                                 f"{_L}.softmax_cross_entropy"],
+    "check_topological_order": [f"{_AD}.topological_order", f"{_G12}._depth_first", f"{_G12}._nodes"],
+    "check_autodiff_backward": _ENGINE,
+    "check_mlp_loss_and_grads": [*_ENGINE, f"{_AD}.Tensor", *_HAND_WRITTEN, f"{_N12}._mlp_expected"],
+    "check_residual_loss_and_grads": [*_ENGINE, f"{_AD}.Tensor", f"{_AD}.residual_mlp_loss",
+                                      f"{_N12}._residual_expected", f"{_N12}.reference_residual_loss"],
+    "check_train_autodiff": [*_ENGINE, f"{_AD}.Tensor", *_HAND_WRITTEN, f"{_N12}._reference_train",
+                             f"{_N12}._autodiff_train", f"{_T}.train", f"{_T}.fit", f"{_T}._step", f"{_R}.reference_train"],
+})
+
 # The catalogue's buggy variants are working code too: a variant of a banned reference is banned
 # with it (a variant that is right but for one term would otherwise lend that term out).
 _TARGETS = {"affine_backward": "course_lib.affine.affine_backward", "affine_forward": "course_lib.affine.affine_forward",

@@ -3,9 +3,9 @@
 An :class:`Entry` is one answer to one exercise: the source of the student's function (or class),
 the status the hidden checker must give it ("ok", "failed" or "error"), the catalogued bug it
 must be named as (or None), and a phrase the student's message must contain. The source runs in
-a namespace like the notebook's: its imports, and the instructor's solution of every exercise of
-that notebook (so that an answer to `backward` can call the notebook's `relu_backward`, and an
-entry can redefine any of them).
+a namespace like the notebook's: its imports, the functions and classes its given cells define (a
+base class, a Tensor), and the instructor's solution of every exercise of that notebook (so that an
+answer to `backward` can call the notebook's `relu_backward`, and an entry can redefine any of them).
 """
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 OK, FAILED, ERROR = "ok", "failed", "error"
 NOTEBOOKS = {1: "01_setting/setting", 2: "02_forward_cache/forward_cache", 3: "03_backward/backward",
              4: "04_gradient_check/gradient_check", 5: "05_bug_hunt/bug_hunt", 6: "06_whole_system/whole_system",
-             7: "07_any_depth/any_depth", 9: "09_checking_layers/checking_layers", 10: "10_initialisation/initialisation"}
+             7: "07_any_depth/any_depth", 9: "09_checking_layers/checking_layers", 10: "10_initialisation/initialisation",
+             11: "11_training/training", 12: "12_autodiff/autodiff"}
 # The exercise each name belongs to, and its notebook.
 EXERCISES = {
     1: ["layer_shapes", "affine", "count_parameters", "finite_difference_passes"],
@@ -40,6 +41,10 @@ EXERCISES = {
     9: ["numerical_gradient_array", "sigmoid_bce_loss", "sigmoid_bce_backward", "batchnorm_forward",
         "batchnorm_backward", "dropout_forward", "dropout_backward"],
     10: ["initialise", "layer_statistics", "dead_units_and_examples", "LeakyReLU"],
+    11: ["minibatches", "l2_penalty", "l2_penalty_gradient", "Momentum", "Adam", "cosine_decay",
+         "update_to_weight_ratio", "EarlyStopping", "fit"],
+    12: ["tensor_add", "tensor_matmul", "tensor_relu", "tensor_sum", "tensor_log_softmax", "topological_order",
+         "unbroadcast", "autodiff_backward", "mlp_loss_and_grads", "train_autodiff", "residual_loss_and_grads"],
 }
 NOTEBOOK_OF = {ex: nb for nb, names in EXERCISES.items() for ex in names}
 # The hidden seeds every entry is judged on: small ones, the published ones' size, and 32-bit ones.
@@ -78,7 +83,10 @@ def _solution_source(cell_source: str) -> str:
 
 @lru_cache(maxsize=None)
 def _notebook_code(nb: int) -> tuple[str, str]:
-    """(the notebook's import lines, the instructor's solution cells) as source text."""
+    """(the notebook's import lines, its given definitions and the instructor's solution cells, in
+    notebook order) as source text."""
+    from grader.intake.cells import definitions_after
+
     notebook = nbformat.read(ROOT / "solutions" / f"{NOTEBOOKS[nb]}.ipynb", 4)
     imports, solutions = [], []
     for cell in notebook.cells:
@@ -89,6 +97,7 @@ def _notebook_code(nb: int) -> tuple[str, str]:
             solutions.append(_solution_source(cell.source))
         elif not meta.get("grade"):
             imports += [line for line in cell.source.splitlines() if re.match(r"(import|from) \S+", line)]
+            solutions.append(definitions_after(cell.source, 0))  # a given class or function (no demo runs)
     return "\n".join(imports), "\n\n".join(solutions)
 
 
