@@ -127,6 +127,26 @@ def test_dtypes_and_number_types_cross_as_themselves(pair):
         (np.float32, np.dtype("<u2"))
 
 
+@pytest.mark.parametrize("bit_generator", ["PCG64", "MT19937", "Philox"])
+def test_a_random_generator_is_shared_and_advances_on_both_sides(pair, bit_generator):
+    """A course function drawing from the student's rng advances the student's rng, as at home."""
+    p = pair(draw=lambda rng, n: rng.standard_normal(n), same=lambda rng: rng)
+    rng = np.random.Generator(getattr(np.random, bit_generator)(7))
+    twin = np.random.Generator(getattr(np.random, bit_generator)(7))
+    first = p.call(p.get("draw"), rng, 3)
+    assert np.array_equal(first, twin.standard_normal(3))
+    assert ch._rng_state(rng) == ch._rng_state(twin)    # drawn on the other side, advanced here
+    assert np.array_equal(p.call(p.get("draw"), rng, 2), twin.standard_normal(2))
+    assert p.call(p.get("same"), rng) is rng
+
+
+def test_a_forged_generator_state_is_refused():
+    rng = np.random.default_rng(0)
+    for bad in (["MT19937", "{}"], ["PCG64", "not json"], ["PCG64", '{"bit_generator": "PCG64"}'], "x"):
+        with pytest.raises(ch.ChannelError):
+            ch._set_rng_state(rng, bad)
+
+
 def test_refused_dtypes_are_not_data():
     for bad in ({"dt": "O"}, {"dt": "V8"}, {"dT": "U3"}, {"bt": "object"}, {"bt": 3}):
         with pytest.raises(ch.ChannelError):

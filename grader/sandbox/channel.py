@@ -282,6 +282,8 @@ _PLAIN = (int, float, str, bool, type(None))
 def _fingerprint(kind, obj):
     """A cheap summary of a container's contents: plain values as themselves, objects by identity.
     Unchanged means the state need not be encoded again (shared children are synced on their own)."""
+    if kind == "r":
+        return tuple(_rng_state(obj))
     if kind == "l":
         items = list.__iter__(obj)
     elif kind == "d":
@@ -289,6 +291,43 @@ def _fingerprint(kind, obj):
     else:
         items = (x for kv in getattr(obj, "__dict__", {}).items() for x in kv)
     return tuple(v if type(v) in _PLAIN else (id(v), type(v)) for v in items)
+
+
+# numpy random generators cross as shared objects whose state is their bit generator's: a course
+# function that draws from the student's rng advances the student's own rng, as it would at home.
+RNG_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+
+
+def _rng_state(rng) -> list:
+    """[bit generator name, its state as JSON text] (arrays in the state as lists)."""
+    state = rng.bit_generator.state
+
+    def plain(v):
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, np.ndarray):
+            return {"__array__": v.dtype.str, "values": v.tolist()}
+        if isinstance(v, np.generic):
+            return v.item()
+        return v
+    return [type(rng.bit_generator).__name__, json.dumps(plain(state), separators=(",", ":"))]
+
+
+def _set_rng_state(rng, state) -> None:
+    if not (isinstance(state, list) and len(state) == 2 and state[0] == type(rng.bit_generator).__name__
+            and isinstance(state[1], str) and len(state[1]) < 100_000):
+        raise ChannelError("malformed random generator state")
+
+    def back(v):
+        if isinstance(v, dict):
+            if set(v) == {"__array__", "values"}:
+                return np.asarray(v["values"], dtype=check_dtype(v["__array__"]))
+            return {k: back(x) for k, x in v.items()}
+        return v
+    try:
+        rng.bit_generator.state = back(json.loads(state[1]))
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError):
+        raise ChannelError("malformed random generator state") from None
 
 
 def _root_of(a: np.ndarray) -> np.ndarray:
@@ -331,6 +370,7 @@ class Codec:
         self.buffers: dict = {}      # id(an array whose bytes are a shared buffer) -> its shared id
         self.released: list = []     # shared ids this side let go of, to tell the other side
         self.call_roots: set = set()  # what the current checker call handed over
+        self.rng_ids: set = set()    # shared random generators: looked at in every frame
         self.handles: dict = {}      # handle id -> local object the other side holds a proxy to
         self.handle_ids: dict = {}
         self.proxies: dict = {}      # handle id of the other side -> proxy
@@ -362,6 +402,8 @@ class Codec:
             if len(self.table) >= self.limits.shared:
                 raise ChannelError("too many shared objects in one session")
         self.table[sid] = slot
+        if slot.kind == "r":
+            self.rng_ids.add(sid)
         obj = slot.obj
         if obj is not None:
             self._index(slot)[id(obj)] = sid
@@ -374,6 +416,7 @@ class Codec:
             if obj is not None and index.get(id(obj)) == sid:
                 del index[id(obj)]
         self.call_roots.discard(sid)
+        self.rng_ids.discard(sid)
 
     def _buffer_of(self, root):
         bid = self.buffers.get(id(root))
@@ -449,7 +492,10 @@ class Codec:
         body = {k: self._enc(v, frame, 0) for k, v in values.items()}
         if method_self is not None:
             body["self"] = self._enc_self(method_self, frame)
-        todo = list(self.table) if mode == CHECKER else list(frame.reached | self.call_roots | self.touched)
+        # Random generators are always looked at: code may draw from one it holds, a generator
+        # function's body for instance, without the frame reaching it.
+        todo = list(self.table) if mode == CHECKER else \
+            list(frame.reached | self.call_roots | self.touched | self.rng_ids)
         self.touched = set()
         seen: set = set()
         while todo or frame.pending:
@@ -511,6 +557,8 @@ class Codec:
             node = dtype_node(value)
             if node is not None:
                 return node
+        if t is np.random.Generator and type(value.bit_generator).__name__ in RNG_BIT_GENERATORS:
+            return {"r": self._share(value, "r", frame, type(value.bit_generator).__name__)}
         if t is np.ndarray:
             if value.dtype.kind in NUMERIC_KINDS and value.dtype.fields is None:
                 return {"r": self._share_array(value, frame)}
@@ -602,6 +650,8 @@ class Codec:
         return aid
 
     def _state(self, kind, obj, frame):
+        if kind == "r":
+            return _rng_state(obj)
         if kind == "l":
             return [self._enc(v, frame, 1) for v in list.__iter__(obj)]
         if kind == "d":
@@ -659,6 +709,10 @@ class Codec:
         elif kind == "b":
             self.table[sid] = _Slot("b", None, owned=False)
             return None
+        elif kind == "r":
+            if qual not in RNG_BIT_GENERATORS:
+                raise ChannelError("malformed random generator")
+            obj = np.random.Generator(getattr(np.random, qual)())
         elif kind == "o" and not self.trusted:
             cls = self.course.classes.get(qual) if isinstance(qual, str) else None
             if cls is None:
@@ -720,7 +774,9 @@ class Codec:
         if obj is None:
             return
         data = _Decoding("data") if self.trusted else ctx  # contents of shared objects are data
-        if slot.kind == "l":
+        if slot.kind == "r":
+            _set_rng_state(obj, state)
+        elif slot.kind == "l":
             obj[:] = [self.decode(v, data, 1) for v in state]
         elif slot.kind == "d":
             items = []

@@ -115,7 +115,7 @@ def transform(source: str, module: str) -> tuple[str, list]:
         elif isinstance(node, ast.ClassDef):
             qual = f"{module}.{node.name}"
             defined.append(qual)
-            body.append(node if real_module or _is_value_class(node) else _stub_class(node, qual))
+            body.append(node if real_module or keeps_real(node, qual) else _stub_class(node, qual))
         else:
             body.append(node)
     marks = [ast.parse(f"{q.rsplit('.', 1)[1]}.__course_name__ = {q!r}").body[0] for q in defined]
@@ -131,6 +131,13 @@ def _after_future(body, header):
     while i < len(body) and isinstance(body[i], ast.ImportFrom) and body[i].module == "__future__":
         i += 1
     return body[:i] + header + body[i:]
+
+
+def keeps_real(node: ast.ClassDef, qual: str) -> bool:
+    """Whether a class stays real code in the sandbox: a value class (a dataclass, a named tuple, an
+    exception) that no exercise is compared with. A value class that is some exercise's reference
+    (optim.CosineDecay, train.EarlyStopping) is a stub like any other class, so that it can be refused."""
+    return _is_value_class(node) and qual not in policy.refused_anywhere()
 
 
 def _is_value_class(node: ast.ClassDef) -> bool:

@@ -10,6 +10,7 @@ grading workspace, no network.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import sys
 import sysconfig
@@ -89,8 +90,8 @@ REFERENCES = {
 
 # ------------------------------------------------------------ notebook 11: training that works
 # The optimizers and early stopping are refused with the checker's own replays of them. CosineDecay and
-# EarlyStopping are dataclasses, which the sandbox keeps real (see facade._is_value_class): listing them
-# refuses their grader-side code only.
+# EarlyStopping are dataclasses: being references, they are stubs in the sandbox like any class
+# (facade.keeps_real), so that refusing them refuses them everywhere.
 _T, _O, _WD, _BT, _C11 = ("course_lib.train", "course_lib.optim", "course_lib.weight_decay", "course_lib.bugs_training",
                           "course_lib.checks.optim11")
 REFERENCES.update({
@@ -156,6 +157,12 @@ def banned_names(checker: str) -> list[str]:
         if target in names:
             names.append(f"{bug.variant.__module__}.{bug.variant.__name__}")
     return sorted(set(names))
+
+
+@functools.lru_cache(maxsize=1)
+def refused_anywhere() -> frozenset:
+    """Every name some checker refuses (such a name is never real code inside the sandbox)."""
+    return frozenset(n for checker in REFERENCES for n in banned_names(checker))
 
 
 # Bases whose own code every layer shares (a student's layer may build on them): never refused.

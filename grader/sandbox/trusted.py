@@ -426,6 +426,11 @@ class Session:
             if is_proxy(target) or not callable(target):
                 raise ChannelError("not a callable of the grader")
             return "ok", {"value": target(*args, **kwargs)}, None
+        if op in ("iter", "next"):   # the student side iterates over one of the grader's objects
+            target = values.get("target")
+            if is_proxy(target):
+                raise ChannelError("not an object of the grader")
+            return "ok", {"value": iter(target) if op == "iter" else next(target)}, None
         if op == "getattr":
             target, name = values.get("target"), body.get("name")
             if is_proxy(target) or not isinstance(name, str) or name.startswith("_"):

@@ -23,7 +23,9 @@ from grader.demo import Student, _sig, build  # noqa: E402
 from grader.notebooks import is_test_cell, nbgrader_meta  # noqa: E402
 
 F, B, G, H, D, W = "02_forward_cache", "03_backward", "04_gradient_check", "05_bug_hunt", "07_any_depth", "06_whole_system"
-ASSIGNMENTS = {F: "forward_cache", B: "backward", G: "gradient_check", H: "bug_hunt", W: "whole_system", D: "any_depth"}
+T = "11_training"
+ASSIGNMENTS = {F: "forward_cache", B: "backward", G: "gradient_check", H: "bug_hunt", W: "whole_system", D: "any_depth",
+               T: "training"}
 OUT = Path(__file__).resolve().parent / "submissions"
 
 WRONG_RELU = {(F, "relu"): _sig("relu", "Z", "return Z")}  # not a ReLU at all
@@ -220,6 +222,14 @@ REFERENCE = [
                                                           "from course_lib import bugs\ndA1, dW2, _ = bugs.affine_backward_bias_mean(dZ2, (A1, W2))\n"
                                                           "return dW2, dZ2.sum(axis=0), dA1")},
             expected={(B, "test_output_layer_backward"): ("tampered", "")}, flagged=(B,), submits=(B,)),
+    # Value classes (dataclasses) that are references: stubs in the sandbox, so refused like the rest.
+    Student("early_stopping_is_the_reference", "answers EarlyStopping with course_lib.train.EarlyStopping (a dataclass)",
+            solutions={(T, "EarlyStopping"): "from course_lib.train import EarlyStopping"},
+            expected={(T, "test_EarlyStopping"): ("tampered", "")}, flagged=(T,), submits=(T,)),
+    Student("cosine_through_the_reference", "its cosine_decay is course_lib.optim.CosineDecay (a frozen dataclass)",
+            solutions={(T, "cosine_decay"): "from course_lib.optim import CosineDecay\n\n" + _sig(
+                "cosine_decay", "t, lr, total_steps, lr_min=0.0", "return CosineDecay(lr, total_steps, lr_min)(t)")},
+            expected={(T, "test_cosine_decay"): ("tampered", "")}, flagged=(T,), submits=(T,)),
 ]
 
 # ----------------------------------------------------- 4. nothing rebuilt from a class name
