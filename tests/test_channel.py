@@ -147,8 +147,17 @@ def test_a_forged_generator_state_is_refused():
             ch._set_rng_state(rng, bad)
 
 
+def test_other_builtin_values_cross_by_value(pair):
+    p = pair(identity=lambda x: x)
+    fn = p.get("identity")
+    for v in (3 + 4j, b"\x00ab", range(2, 10, 3), {1, 2, "a"}, frozenset({(1, 2)}), slice(1, None, 2), complex("nan+1j")):
+        got = p.call(fn, v)
+        assert type(got) is type(v) and (got == v or (isinstance(v, complex) and got.imag == v.imag)), (v, got)
+
+
 def test_refused_dtypes_are_not_data():
-    for bad in ({"dt": "O"}, {"dt": "V8"}, {"dT": "U3"}, {"bt": "object"}, {"bt": 3}):
+    for bad in ({"dt": "O"}, {"dt": "V8"}, {"dT": "U3"}, {"bt": "object"}, {"bt": 3}, {"cx": ["1", 2.0]},
+                {"by": "zz"}, {"rg": [1.5, 2, 1]}, {"rg": [0, 1, 0]}, {"st": [[1]]}, {"st": "x"}):
         with pytest.raises(ch.ChannelError):
             ch.plain_decode(bad, [], True)
 
