@@ -23,6 +23,7 @@ This file is standalone (stdlib and numpy only): the sandbox imports it too.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -1125,57 +1126,48 @@ class Peer:
                 pass
             else:
                 return self._request_pure(extra["name"], args, blobs, deadline)
+        with self._turn(deadline):
+            self._send(op, values, mode, extra, method_self)
+            if mode == CHECKER and self.codec.trusted:
+                self.codec.call_roots = set(self.codec.last_reached)
+            return self._wait(mode)
+
+    def _request_pure(self, name, args, blobs, deadline):
+        """A pure course function's call, by value: no shared objects to carry either way."""
+        with self._turn(deadline):
+            write_frame(self.wfd, {"op": "pure", "mode": SERVICE, "name": name, "values": args}, blobs)
+            return self._wait(SERVICE, pure=True)
+
+    @contextlib.contextmanager
+    def _turn(self, deadline):
+        """One request and its reply: one level deeper, under the tighter of the two deadlines."""
         outer = self.deadline
         if deadline is not None:
             self.deadline = deadline if outer is None else min(outer, deadline)
         self.depth += 1
         try:
-            self._send(op, values, mode, extra, method_self)
-            if mode == CHECKER and self.codec.trusted:
-                self.codec.call_roots = set(self.codec.last_reached)
-            while True:
-                body, blobs = self.reader.read_frame(self.deadline, self.limits)
-                reply_op = body.get("op")
-                if body.get("mode") != mode and reply_op in ("ok", "raise"):
-                    raise ChannelError("a reply out of turn")
-                if reply_op in ("ok", "raise"):
-                    reply = self.codec.unpack(body, blobs, mode)
-                    reply["op"] = reply_op
-                    for key in ("type", "message", "traceback", "refused", "line"):
-                        if key in body and key not in reply:
-                            reply[key] = body[key]
-                    return reply
-                self.serve_one(body, blobs)
+            yield
         finally:
             self.depth -= 1
             self.deadline = outer
 
-    def _request_pure(self, name, args, blobs, deadline):
-        """A pure course function's call, by value: no shared objects to carry either way."""
-        outer = self.deadline
-        if deadline is not None:
-            self.deadline = deadline if outer is None else min(outer, deadline)
-        self.depth += 1
-        try:
-            write_frame(self.wfd, {"op": "pure", "mode": SERVICE, "name": name, "values": args}, blobs)
-            while True:
-                body, rblobs = self.reader.read_frame(self.deadline, self.limits)
-                reply_op = body.get("op")
-                if reply_op == "pure_ok":
-                    return {"op": "ok", "value": plain_decode(body.get("value"), rblobs, self.codec.trusted)}
-                if reply_op in ("ok", "raise"):
-                    if body.get("mode") != SERVICE:
-                        raise ChannelError("a reply out of turn")
-                    reply = self.codec.unpack(body, rblobs, SERVICE)
-                    reply["op"] = reply_op
-                    for key in ("type", "message", "traceback", "refused", "line"):
-                        if key in body and key not in reply:
-                            reply[key] = body[key]
-                    return reply
-                self.serve_one(body, rblobs)
-        finally:
-            self.depth -= 1
-            self.deadline = outer
+    def _wait(self, mode, pure=False):
+        """Serve the other side's requests until the reply to ours arrives."""
+        while True:
+            body, blobs = self.reader.read_frame(self.deadline, self.limits)
+            reply_op = body.get("op")
+            if pure and reply_op == "pure_ok":
+                return {"op": "ok", "value": plain_decode(body.get("value"), blobs, self.codec.trusted)}
+            if reply_op in ("ok", "raise"):
+                if body.get("mode") != mode:
+                    raise ChannelError("a reply out of turn")
+                reply = self.codec.unpack(body, blobs, mode)
+                reply["op"] = reply_op
+                for key in ("type", "message", "traceback", "refused", "line"):
+                    if key in body and key not in reply:
+                        reply[key] = body[key]
+                return reply
+            self.serve_one(body, blobs)
 
     def _serve_pure(self, body: dict, blobs: list) -> None:
         values = plain_decode(body.get("values"), blobs, self.codec.trusted)
