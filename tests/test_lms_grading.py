@@ -172,16 +172,31 @@ def test_canvas_csv_from_canvas_own_export_keeps_its_columns(graded):
         "1002": ("Smith, Jane", "S2025-0102", "jsmith2", "Backprop 2025 - Section B", "0")}
 
 
-def test_a_later_run_remembers_the_penalty_and_follows_a_new_due_date(graded):
+def _extension(base: Path, student: str, delta) -> None:
+    """Give ``student`` an extension in the instructor's gradebook, as the formgrader would."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{base / 'course' / 'gradebook.db'}", course_id="backprop-from-scratch") as gb:
+        gb.find_submission("01_setting", student).extension = delta
+        gb.db.commit()
+
+
+def test_a_later_run_remembers_the_penalty_and_follows_extensions_and_a_new_due_date(graded):
+    import datetime as dt
+
     base, _ = graded
     work = base / "work"
+    _extension(base, "bob", dt.timedelta(hours=2, minutes=15))   # due 18:15 for bob: on time
     again = _cli("--workspace", str(work), "autograde", "--gradebook", str(base / "course" / "gradebook.db"),
                  "--no-progress", cwd=base)
     assert again.returncode == 0, again.stderr
     assert "graded 0 notebooks, 5 unchanged" in again.stdout and "late penalty: zero" in again.stdout
-    bob = json.loads((work / "results" / "bob" / "01_setting" / "setting.json").read_text())
-    assert bob["late_penalty"] == 6
-    # An extension for the class to 18:00 UTC and no penalty: nothing is regraded, the lateness follows.
+    result = {s: json.loads((work / "results" / s / "01_setting" / "setting.json").read_text()) for s in ALL}
+    assert (result["bob"]["seconds_late"], result["bob"]["late_penalty"]) == (0, 0)
+    assert result["bob"]["due"] == "2025-03-01T18:15:00+00:00"
+    assert result["smithjane_1002"]["late_penalty"] == 6   # still late by Canvas's mark, still zero
+    # No extension, the class's due date moved to 18:00 UTC, and no penalty: nothing is regraded.
+    _extension(base, "bob", None)
     later = _cli("--workspace", str(work), "autograde", "--gradebook", str(base / "course" / "gradebook.db"),
                  "--due", "01_setting=2025-03-01T18:00:00Z", "--late-penalty", "none", "--no-progress", cwd=base)
     assert later.returncode == 0, later.stderr
