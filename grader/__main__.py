@@ -33,19 +33,46 @@ def _add_grading_options(p):
     p.add_argument("--in-kernel", action="store_true", dest="in_kernel", help=argparse.SUPPRESS)
     p.add_argument("--scheduler", default=None, help="grade on the Dask cluster whose scheduler is at this address "
                                                      "(tcp://HOST:8786)")
+    p.add_argument("--gradebook", default=None,
+                   help="write the scores into this nbgrader gradebook (sqlite:///PATH or a path), e.g. the course's "
+                        "gradebook.db that the formgrader shows (default: <workspace>/gradebook.db)")
+    p.add_argument("--due", action="append", metavar="ASSIGNMENT=DATETIME",
+                   help="the assignment's due date (ISO 8601; UTC unless it has an offset), set in the gradebook as "
+                        "`nbgrader db assignment add --duedate` does; without it, the gradebook's own due date counts")
+    p.add_argument("--late-penalty", choices=("none", "zero"), default=None,
+                   help="for submissions after the due date: none (record the lateness only) or zero (no points), "
+                        "as nbgrader's LateSubmissionPlugin; remembered by the workspace (default: none)")
 
 
-def _options(args):
+def _add_canvas_option(p):
+    p.add_argument("--canvas-gradebook", type=Path, default=None, metavar="EXPORT.csv",
+                   help="a gradebook exported from Canvas: canvas.csv then carries its students' SIS ids and "
+                        "sections and its assignment columns (matched by name), so that Canvas updates them")
+
+
+def _options(args, course):
     from .engine import Options
+    from .lateness import due_options
+    from .publish.gradebook import gradebook_url
 
     if getattr(args, "in_kernel", False):
         raise SystemExit("course-grader: --in-kernel is gone. It ran nbgrader's hidden tests inside the student's own "
                          "kernel, where the student's code can change the checkers; every check now runs in the "
                          "grader's process, against the sandboxed student code, with the same tests.")
 
+    gradebook = gradebook_url(args.gradebook, None) if args.gradebook else None  # refused now, not after grading
     return Options(workers=args.workers, timeout=args.timeout, memory_mb=args.memory, force=args.force,
                    assignments=args.assignments, progress=not args.no_progress, unsafe=args.unsafe,
-                   scheduler=args.scheduler)
+                   scheduler=args.scheduler, gradebook=gradebook, due=due_options(args.due, list(course.layout)),
+                   late_penalty=args.late_penalty)
+
+
+def _print_graded(summary) -> None:
+    print(f"graded {summary.graded} notebooks, {summary.skipped} unchanged since the last run")
+    if summary.late:
+        taken = sum(r.late_penalty for r in summary.late)
+        print(f"{len(summary.late)} notebook(s) submitted late (late penalty: {summary.penalty}"
+              + (f", {taken:g} points taken off" if taken else "") + ")")
 
 
 def _print_failures(summary) -> None:
@@ -93,11 +120,14 @@ def main(argv: list[str] | None = None) -> int:
                        ("report", "report.html for the class")]:
         p = sub.add_parser(name, help=f"write {what}")
         p.add_argument("--out", type=Path, default=None, help="output folder (default: the workspace)")
+        if name == "export":
+            _add_canvas_option(p)
     g = sub.add_parser("grade", help="collect, autograde, feedback, export and report in one command")
     g.add_argument("submissions", type=Path, nargs="?")
     g.add_argument("--demo", action="store_true", help="grade the demo class shipped in grader/demo/")
     g.add_argument("--out", type=Path, required=True)
     _add_grading_options(g)
+    _add_canvas_option(g)
     one = sub.add_parser("grade-one", help="grade one notebook: (release, submission, secret) -> one result record")
     one.add_argument("notebook", type=Path)
     one.add_argument("--release", type=Path, required=True,
@@ -130,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("grade needs either SUBMISSIONS or --demo")
         out = Path(args.out).resolve()
         workspace = args.workspace or (out / "work" if args.demo else course.default_workspace)
-        return grade(course, Workspace(workspace), course.demo if args.demo else args.submissions, out, _options(args))
+        return grade(course, Workspace(workspace), course.demo if args.demo else args.submissions, out,
+                     _options(args, course), canvas=args.canvas_gradebook)
     ws = Workspace(args.workspace or course.default_workspace)
     if args.command == "specs":
         from .engine import prepare
@@ -152,25 +183,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "autograde":
         from .engine import autograde
 
-        opts = _options(args)
+        opts = _options(args, course)
         _check_sandbox(opts)
         summary = autograde(ws.create(), opts, course)
-        print(f"graded {summary.graded} notebooks, {summary.skipped} unchanged since the last run")
+        _print_graded(summary)
         _print_failures(summary)
         return summary.exit_code
     out = args.out or ws.root
-    return publish(course, ws, out, only=args.command)
+    return publish(course, ws, out, only=args.command, canvas=getattr(args, "canvas_gradebook", None))
 
 
-def publish(course, ws, out: Path, only: str | None = None) -> int:
+def publish(course, ws, out: Path, only: str | None = None, canvas: Path | None = None) -> int:
     """Write feedback pages, the CSVs and the report from the workspace's results. One record that
     cannot be written never stops the others: it is named, and the rest is written."""
     from .publish import publish as run
 
-    return run(course, ws, Path(out), only)
+    return run(course, ws, Path(out), only, canvas=canvas)
 
 
-def grade(course, ws, submissions: Path, out: Path, opts) -> int:
+def grade(course, ws, submissions: Path, out: Path, opts, canvas: Path | None = None) -> int:
     from .engine import autograde
     from .intake.collect import collect
 
@@ -179,8 +210,8 @@ def grade(course, ws, submissions: Path, out: Path, opts) -> int:
     report = collect(submissions, ws, course)
     print(report.summary())
     summary = autograde(ws, opts, course)
-    print(f"graded {summary.graded} notebooks, {summary.skipped} unchanged since the last run")
-    code = publish(course, ws, out)
+    _print_graded(summary)
+    code = publish(course, ws, out, canvas=canvas)
     _print_failures(summary)
     return summary.exit_code or code
 

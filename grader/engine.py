@@ -40,6 +40,9 @@ class Options:
     progress: bool = True
     unsafe: bool = False         # --unsafe-no-sandbox
     scheduler: str | None = None  # a Dask scheduler's address: grade on that cluster
+    gradebook: str | None = None  # --gradebook: the nbgrader gradebook to write the scores into
+    due: dict | None = None       # --due: {assignment: due date in UTC}, set in that gradebook
+    late_penalty: str | None = None  # --late-penalty: "none" or "zero" (default: as the last run, else none)
 
     def job_options(self) -> JobOptions:
         return JobOptions(timeout=float(self.timeout), memory_mb=self.memory_mb, unsafe=self.unsafe)
@@ -65,6 +68,8 @@ class Job:
 class Summary:
     graded: int = 0
     skipped: int = 0                 # unchanged since the last run
+    late: list = field(default_factory=list)        # records of late submissions (grader/lateness.py)
+    penalty: str = "none"            # the late penalty method applied
     failures: list = field(default_factory=list)   # (student, assignment, notebook, reason): could not be graded
 
     @property
@@ -255,9 +260,14 @@ def autograde(ws: Workspace, opts: Options, course: Course) -> Summary:
         else:
             run_local(jobs, ws, opts, on_record)
     bar.close()
+    from .lateness import penalty_method
     from .publish.gradebook import record
 
-    record(ws, R.load_all(ws.results))
+    summary.penalty = penalty_method(ws.root, opts.late_penalty)
+    records = R.load_all(ws.results)
+    for result in record(ws, records, opts.gradebook, opts.due, summary.penalty):
+        R.save(ws.results, result)   # its lateness or LMS origin changed
+    summary.late = [r for r in records if r.late]
     return summary
 
 

@@ -56,7 +56,16 @@ class NotebookResult:
     exercises: list = field(default_factory=list)
     sandbox: str = ""      # how student code was isolated ("bubblewrap", or "none: --unsafe-no-sandbox")
     lms_id: str = ""       # the student's id in the LMS export it came from, when there was one
-    late: str = ""         # when the submission was late: by how much, as nbgrader's timestamp says
+    late: str = ""         # when the submission was late: by how much, in words ("2 h 10 min after the due date")
+    # Added within version 2 (a record without them reads as "not known"): where the file came from,
+    # and its lateness as nbgrader computes it (SubmittedAssignment.total_seconds_late).
+    lms: str = ""          # "canvas", "moodle", "blackboard"; "" for nbgrader's layout or a folder per student
+    lms_file: str = ""     # the file's name in the LMS download, as it was
+    submitted_at: str = ""  # nbgrader's timestamp.txt, in UTC (ISO 8601)
+    due: str = ""          # the due date it was held to, in UTC, with any nbgrader extension
+    seconds_late: float | None = None   # None: no due date or no timestamp; 0: on time
+    lms_late: bool = False  # the LMS marked it late (Canvas's _LATE_): the evidence when there is no timestamp
+    late_penalty: float = 0.0   # points taken off for lateness (nbgrader's late_submission_penalty)
     timing: dict = field(default_factory=dict)
     version: int = RECORD_VERSION
 
@@ -67,6 +76,11 @@ class NotebookResult:
     @property
     def max_score(self) -> float:
         return sum(e.max_score for e in self.exercises)
+
+    @property
+    def final_score(self) -> float:
+        """The score after the late penalty: what totals and the gradebook count."""
+        return max(0.0, self.score - self.late_penalty)
 
     def flags_for(self, scope: str) -> list:
         return [f for f in self.flags if f.scope == scope]

@@ -76,15 +76,21 @@ def test_exit_status_lists_what_could_not_be_graded(graded):
 
 
 def test_scores_are_in_nbgraders_gradebook(graded):
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
 
     out, _ = graded
     with open(out / "totals.csv") as f:
         totals = {r["student"]: r for r in csv.DictReader(f)}
+    students = {s.name: s for s in demo.CLASS}
     with Gradebook(f"sqlite:///{out / 'work' / 'gradebook.db'}") as gb:
         for student in ("perfect", "missing_average", "blank"):
-            score = sum(gb.find_submission(a, student).score for a in demo.ASSIGNMENTS)
+            handed = students[student].handed_in()
+            score = sum(gb.find_submission(a, student).score for a in handed)
             assert score == float(totals[student]["total"])
+            # An assignment the student never handed in has no submission, as in nbgrader ("No Submission").
+            for a in set(demo.ASSIGNMENTS) - set(handed):
+                with pytest.raises(MissingEntry):
+                    gb.find_submission(a, student)
 
 
 def test_totals_one_row_per_student(graded):

@@ -36,7 +36,7 @@ def test_collect_places_every_layout_and_reports_the_rest(tmp_path):
     report = collect(src, ws, COURSE)
     placed = sorted(p[1:] for p in report.placed)
     assert placed == [("Dana-Smith", "02_forward_cache", "forward_cache"), ("ann", "02_forward_cache", "forward_cache"),
-                      ("ben", "03_backward", "backward"), ("cleo", "02_forward_cache", "forward_cache")]
+                      ("ben", "03_backward", "backward"), ("cleo_123", "02_forward_cache", "forward_cache")]
     unplaced = dict(report.unplaced)
     assert set(unplaced) == {"ann/notes.txt", "eve_homework.ipynb"}
     assert (ws.set_aside).rglob("notes.txt")

@@ -11,7 +11,7 @@ from pathlib import Path
 from .. import results as R
 
 
-def publish(course, ws, out: Path, only: str | None = None) -> int:
+def publish(course, ws, out: Path, only: str | None = None, canvas: Path | None = None) -> int:
     from . import export, feedback, report
 
     problems: list = []
@@ -27,8 +27,8 @@ def publish(course, ws, out: Path, only: str | None = None) -> int:
         failed += bad
         print(f"wrote {len(pages)} feedback pages under {out / 'feedback'}")
     if only in (None, "export"):
-        grades, totals = export.export(records, out)
-        print(f"wrote {grades} and {totals}")
+        written = export.export(records, out, canvas_export=canvas)
+        print(f"wrote {', '.join(str(p) for p in written)}")
     if only in (None, "report"):
         print(f"wrote {report.write(records, out / 'report.html', ws, course)}")
     for (student, assignment, notebook), why in failed:

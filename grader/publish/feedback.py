@@ -49,7 +49,8 @@ def render(result: NotebookResult, release_nb=None) -> str:
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{e(result.student)}: "
              f"{e(result.notebook)}</title><style>{_STYLE}</style></head><body>",
              f"<h1>Feedback: {e(result.assignment)} / {e(result.notebook)}</h1>",
-             f"<p>Student <b>{e(result.student)}</b>: <b>{result.score:g} of {result.max_score:g}</b> points.</p>"]
+             f"<p>Student <b>{e(result.student)}</b>: <b>{result.final_score:g} of {result.max_score:g}</b> points"
+             + (f" ({result.score:g} before the late penalty)" if result.late_penalty else "") + ".</p>"]
     if result.sandbox.startswith("none"):
         parts.append("<p class='note'><b>Graded without the sandbox</b> (the instructor ran the grader with "
                      "--unsafe-no-sandbox).</p>")
@@ -57,7 +58,7 @@ def render(result: NotebookResult, release_nb=None) -> str:
         parts.append(f"<p class='note'><b>This notebook could not be graded ({e(result.status)}).</b> "
                      f"{e(result.reason)}</p>")
     if result.late:
-        parts.append(f"<p class='note'>Submitted late: {e(result.late)}.</p>")
+        parts.append(f"<p class='note'>{_late_sentence(result)}</p>")
     for note in result.notes[:50]:
         parts.append(f"<p class='note'>{e(note)}</p>")
     if result.flags:
@@ -81,6 +82,29 @@ def render(result: NotebookResult, release_nb=None) -> str:
             parts.append(f"<p>The visible test you can run yourself:</p><pre>{e(visible[x.grade_id])}</pre>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _when(iso: str) -> str:
+    """ "2025-03-01T16:00:00+00:00" -> "2025-03-01 16:00:00 UTC" (the record's times are in UTC)."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (TypeError, ValueError):
+        return e(iso)
+
+
+def _late_sentence(result: NotebookResult) -> str:
+    """ "Submitted 2 h 10 min after the due date (...)." and what the late penalty took off, escaped."""
+    if result.seconds_late:
+        text = (f"Submitted {e(result.late)} (due {_when(result.due)}; submitted {_when(result.submitted_at)}, "
+                "by nbgrader's record of your submission).")
+    else:
+        text = e(result.late[:1].upper() + result.late[1:]) + "."
+    if result.late_penalty:
+        text += (f" The late penalty takes {result.late_penalty:g} of your {result.score:g} points off: "
+                 f"{result.final_score:g} count.")
+    return text
 
 
 def write_all(records: list[NotebookResult], out: Path, release_dir: Path) -> tuple[list[Path], list]:

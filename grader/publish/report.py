@@ -33,7 +33,7 @@ def _figures(records: list[NotebookResult]) -> dict:
 
     totals = defaultdict(lambda: [0.0, 0.0])
     for r in records:
-        totals[r.student][0] += r.score
+        totals[r.student][0] += r.final_score
         totals[r.student][1] += r.max_score
     percents = [100 * s / m for s, m in totals.values() if m]
     fig, ax = plt.subplots(figsize=(6, 3.2))

@@ -2,9 +2,10 @@
 
 The round trip: the instructor logs in and, in the formgrader, generates and releases notebook 01;
 a student logs in, fetches it from the Assignments tab, answers its first exercise, sees the test
-pass and submits; the instructor collects (formgrader), grades with course-grader (a command in the
-instructor's account: grader/hub/grading.py) and releases the feedback (formgrader); the student
-fetches the feedback and opens it. Along the way: the students' servers have no formgrader, and a
+pass and submits; the instructor collects (formgrader), sets a due date that the submission missed
+(`nbgrader db assignment add --duedate`), grades with course-grader (a command in the instructor's
+account: grader/hub/grading.py: the scores and the lateness go into the formgrader's gradebook) and
+releases the feedback (formgrader); the student fetches the feedback and opens it. Along the way: the students' servers have no formgrader, and a
 student can read neither the instructor's course folder nor the instructor's server.
 
 Then thirty students submit at the same moment (`nbgrader submit`, each as its own Unix user):
@@ -13,6 +14,7 @@ every submission reaches the exchange and is collected, every file byte for byte
 from __future__ import annotations
 
 import csv
+import datetime
 import hashlib
 import json
 import re
@@ -183,16 +185,34 @@ def test_a_class_round_trip_release_fetch_submit_collect_grade_feedback(hub, bro
     notebook = json.loads((collected / "setting.ipynb").read_text())
     assert any("\"W1\": (d0, d1)" in "".join(c["source"]) for c in notebook["cells"])
 
+    # The due date, set the way nbgrader sets it (the instructor's gradebook), 2 h 10 min before the time
+    # nbgrader recorded for the submission: course-grader reads both and says how late it was.
+    submitted_at = parse_utc((collected / "timestamp.txt").read_text())
+    due = submitted_at - datetime.timedelta(hours=2, minutes=10)
+    hub.as_user(site.instructor, str(site.venv / "bin" / "nbgrader"), "db", "assignment", "add", "01_setting",
+                f"--duedate={due.strftime('%Y-%m-%d %H:%M:%S.%f')} UTC")
+
     # ... grades the class with course-grader (a command: grader/hub/grading.py) ...
     graded = hub.as_user(site.instructor, str(site.venv / "bin" / "python"), "-m", "grader.hub.grading", "01_setting")
     assert "1 feedback pages" in graded.stdout, graded.stdout
     out = course / "course-grader" / "01_setting"
     with open(out / "grades.csv") as f:
-        scores = {r["exercise"]: (r["score"], r["status"]) for r in csv.DictReader(f) if r["student"] == student}
+        rows = [r for r in csv.DictReader(f) if r["student"] == student]
+    scores = {r["exercise"]: (r["score"], r["status"]) for r in rows}
     assert scores == {"test_layer_shapes": ("2", "ok"), "test_affine": ("0", "error"),
                       "test_count_parameters": ("0", "error"), "test_finite_difference_passes": ("0", "error")}, (
         scores, graded.stdout[-2000:], graded.stderr[-3000:],
         (out / "feedback" / student / "01_setting" / "setting.html").read_text()[:4000])
+    assert {r["seconds_late"] for r in rows} == {"7800"} and {r["late_penalty"] for r in rows} == {"0"}
+    # The formgrader's gradebook (the instructor's course/gradebook.db) holds course-grader's scores,
+    # under the student's hub username, as nbgrader's own API reads them.
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id=site.course_id) as gb:
+        notebook = gb.find_submission_notebook("setting", "01_setting", student)
+        assert {g.name: g.score for g in notebook.grades} == {k: float(v[0]) for k, v in scores.items()}
+        assert notebook.score == 2 and notebook.late_submission_penalty is None
+        assert gb.find_submission("01_setting", student).total_seconds_late == 7800
 
     # ... and releases the feedback in the formgrader (never Generate Feedback: nbgrader's own pages
     # would replace course-grader's and show the hidden tests).
@@ -210,6 +230,7 @@ def test_a_class_round_trip_release_fetch_submit_collect_grade_feedback(hub, bro
     page = pupil.frame_locator(".jp-HTMLViewer iframe")
     expect(page.locator("h1")).to_have_text("Feedback: 01_setting / setting", timeout=RUN_TIMEOUT)
     expect(page.locator("body")).to_contain_text(f"Student {student}: 2 of 6 points.")
+    expect(page.locator("body")).to_contain_text("Submitted 2 h 10 min after the due date")
     expect(page.locator("body")).to_contain_text("test_layer_shapes")
 
     # What the student could not do: read the instructor's course folder (the gradebook, the source
