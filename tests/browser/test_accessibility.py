@@ -20,7 +20,7 @@ except ImportError:  # the `browser` fixture skips (or, under CI, fails) with th
 
 from course_lib import widgets
 
-from tests.browser.conftest import in_ci
+from tests.conftest import in_ci
 from tests.browser.test_explorer import LOAD_TIMEOUT, REDRAW_TIMEOUT, ExplorerView, open_voila, run_all_cells
 
 pytestmark = pytest.mark.browser
