@@ -1,9 +1,10 @@
 """A whole class graded by the real command: course-grader against plain nbgrader on the same notebooks.
 
-    python benchmarks/bench_class.py [--students 300] [--workers 2] [--timeout 60] [--plain 6]
+    python benchmarks/bench_class.py [--students 300] [--workers 2] [--timeout 60] [--plain 6] [--notebooks 7]
 
 The class is generated from the course's own notebooks, in proportions an instructor sees at a
-deadline (every student hands in all seven notebooks unless said otherwise):
+deadline (every student hands in the first --notebooks graded notebooks, by default the seven of the
+syllabus, 01 to 07; `--notebooks 11` adds 09 to 12, unless said otherwise):
 
     55%  every exercise right (the published solutions)
     20%  right but for one catalogued bug (a different one per student, in turn)
@@ -55,8 +56,8 @@ def _stubs(course: Course) -> dict:
     return out
 
 
-def generate(n: int, course: Course) -> list:
-    """``n`` students in MIX's proportions (deterministic: student i's kind depends on i only)."""
+def generate(n: int, course: Course, assignments: tuple = demo.ALL[:7]) -> list:
+    """``n`` students in MIX's proportions handing in ``assignments`` (student i's kind depends on i only)."""
     bug_solutions = {s.name: s.solutions for s in demo.CLASS if s.name in BUGS}
     stubs = _stubs(course)
     slots = [kind for kind, share in MIX for _ in range(share)]
@@ -65,19 +66,19 @@ def generate(n: int, course: Course) -> list:
         kind = slots[(i * 37) % len(slots)]     # spread the kinds through the class
         name = f"s{i:04d}_{kind}"
         if kind == "correct":
-            s = demo.Student(name, kind, submits=demo.ALL)
+            s = demo.Student(name, kind, submits=assignments)
         elif kind == "one_bug":
-            s = demo.Student(name, kind, solutions=dict(bug_solutions[BUGS[i % len(BUGS)]]), submits=demo.ALL)
+            s = demo.Student(name, kind, solutions=dict(bug_solutions[BUGS[i % len(BUGS)]]), submits=assignments)
         elif kind == "partial":
             done = 2 + i % 4                      # handed in 02..05 solved, the rest as released
-            later = set(demo.ALL[done:])
-            s = demo.Student(name, kind, solutions={k: v for k, v in stubs.items() if k[0] in later}, submits=demo.ALL)
+            later = set(assignments[done:])
+            s = demo.Student(name, kind, solutions={k: v for k, v in stubs.items() if k[0] in later}, submits=assignments)
         elif kind == "blank":
-            s = demo.Student(name, kind, blank=True, submits=demo.ALL)
+            s = demo.Student(name, kind, blank=True, submits=assignments)
         elif kind == "missing_one":
-            s = demo.Student(name, kind, submits=tuple(a for a in demo.ALL if a != demo.ALL[i % 7]))
+            s = demo.Student(name, kind, submits=tuple(a for a in assignments if a != assignments[i % len(assignments)]))
         else:
-            s = demo.Student(name, kind, solutions=dict(LOOP), submits=demo.ALL)
+            s = demo.Student(name, kind, solutions=dict(LOOP), submits=assignments)
         students.append(s)
     return students
 
@@ -120,9 +121,11 @@ def main(argv=None) -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--timeout", type=int, default=60)
     p.add_argument("--plain", type=int, default=6, help="students plain nbgrader grades (0: skip it)")
+    p.add_argument("--notebooks", type=int, default=7, choices=range(1, len(demo.ALL) + 1),
+                   help="hand in the first N graded notebooks (7: the syllabus's 01-07; 11: all)")
     args = p.parse_args(argv)
     course = Course.find(ROOT)
-    students = generate(args.students, course)
+    students = generate(args.students, course, demo.ALL[: args.notebooks])
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         subs = demo.build(tmp / "class", students, extra_files={}, course=course)
