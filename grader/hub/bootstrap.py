@@ -177,9 +177,6 @@ def setup(args) -> tuple[Site, dict[str, str]]:
     created = {u for u in site.users if ensure_user(u, site.group)}
     passwords = set_passwords(site, created)
     site.acl_paths = let_class_through(site)
-    # grader/nbgrader_config.py (which the hub's nbgrader configurations load) makes grader/work/ when
-    # it is missing: the users may not, so it is made here.
-    (REPO / "grader" / "work").mkdir(exist_ok=True)
     course_folder(site)
     exchange(site)
     site.save()
