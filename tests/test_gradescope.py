@@ -97,6 +97,9 @@ def _probe():
     import ctypes as _ctypes
     libc = _ctypes.CDLL(None, use_errno=True)
     r["new_user_namespace"] = "BREACH made" if libc.unshare(0x10000000) == 0 else _os.strerror(_ctypes.get_errno())
+    libc.ptrace.argtypes = [_ctypes.c_long, _ctypes.c_long, _ctypes.c_void_p, _ctypes.c_void_p]
+    r["ptrace_parent"] = "BREACH attached" if libc.ptrace(16, _os.getppid(), None, None) == 0 else \
+        _os.strerror(_ctypes.get_errno())   # PTRACE_ATTACH
     try:
         _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM).connect(("1.1.1.1", 53))
         r["network"] = "BREACH connected"
@@ -330,7 +333,7 @@ def test_hostile_code_reaches_none_of_the_autograders_files(graded):
     # The filter is loaded, setuid programs gain nothing, and no namespace can be made to escape into
     # (this kernel allows unprivileged user namespaces: only the filter stands in the way).
     assert report["no_new_privs"] == "1" and report["seccomp"] == "2", report
-    assert report["new_user_namespace"] == "Operation not permitted", report
+    assert report["new_user_namespace"] == report["ptrace_parent"] == "Operation not permitted", report
 
 
 def test_hostile_code_cannot_forge_results_or_stop_the_grading(graded, ag):
