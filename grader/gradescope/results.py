@@ -8,6 +8,11 @@ source, which the grader never has in a message to begin with (grader/spec.py ke
 """
 from __future__ import annotations
 
+import html
+
+MAX_TEST_OUTPUT = 12000   # characters of one test's output (the check's message, hints, the student's traceback)
+MAX_PARAGRAPH = 3000      # characters of one paragraph of the top-level output
+
 STATUS_WORDS = {
     "ok": "Passed",
     "failed": "Not yet right",
@@ -59,9 +64,20 @@ def absent_tests(spec, n: int, why: str, visibility: str) -> list[dict]:
             for i, e in enumerate(spec.exercises, 1)]
 
 
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f"\n... ({len(text) - limit} more characters cut)"
+
+
 def document(tests: list, summary: list, visibility: str, seconds: float, extra: dict) -> dict:
+    """The whole results.json. Gradescope renders the top-level output as HTML ("simple_format", its
+    default: a newline becomes a line break) and test outputs as plain text in a <pre>: the summary
+    holds file names the student chose, so it is escaped; every text is cut to a bounded length."""
+    for t in tests:
+        t["output"] = _clip(t["output"], MAX_TEST_OUTPUT)
+    output = "\n\n".join(html.escape(_clip(s, MAX_PARAGRAPH), quote=False) for s in summary if s)
     return {"score": float(sum(t["score"] for t in tests)), "execution_time": int(round(seconds)),
-            "output": "\n\n".join(s for s in summary if s), "visibility": visibility, "stdout_visibility": "hidden",
+            "output": output, "output_format": "simple_format", "test_output_format": "text",
+            "test_name_format": "text", "visibility": visibility, "stdout_visibility": "hidden",
             "tests": tests, "extra_data": extra}
 
 

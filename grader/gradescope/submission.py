@@ -73,6 +73,16 @@ def _listing(files: list) -> str:
     return shown or "nothing"
 
 
+MAX_SENTENCES = 10
+
+
+def _bounded(sentences: list) -> list:
+    """At most MAX_SENTENCES about files not graded: an upload of thousands of files gets a readable summary."""
+    if len(sentences) <= MAX_SENTENCES:
+        return sentences
+    return [*sentences[:MAX_SENTENCES], f"... and {len(sentences) - MAX_SENTENCES} more files that were not graded."]
+
+
 def find(folder: Path, specs: dict, course: dict) -> Found:
     """What to grade in ``folder``: ``specs`` are the notebooks this autograder grades (keyed
     (assignment, notebook)), ``course`` the test cells' grade ids of every notebook of the course (to
@@ -121,6 +131,7 @@ def find(folder: Path, specs: dict, course: dict) -> Found:
         elif cands:
             found.problems[key] = (f"Several files could be {key[1]}.ipynb: {_listing([c.rel for c in cands])}. The "
                                    "grader does not guess which one you meant: submit only one of them.")
+    found.ignored = _bounded(found.ignored)
     if not found.graded and not found.problems:
         which = " ".join(found.ignored)
         if len(specs) == 1:
