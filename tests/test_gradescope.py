@@ -456,4 +456,8 @@ def test_local_grading_falls_back_to_the_uid_isolation_and_keeps_the_workspace_p
     assert work.stat().st_mode & 0o777 == 0o700
     record = json.loads((work / "results" / "ann" / ASSIGNMENT / f"{NOTEBOOK}.json").read_text())
     assert record["sandbox"].startswith("uid: ") and all(e["status"] == "ok" for e in record["exercises"]), record
+    page = (ag.base / "out" / "feedback" / "ann" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
+    report = (ag.base / "out" / "report.html").read_text()
+    assert "Graded with the fallback isolation" in page and "an unprivileged user of its own" in page
+    assert "1 notebook(s) were graded with the fallback isolation" in report
     assert _leftovers() == []
