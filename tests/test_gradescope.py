@@ -368,6 +368,19 @@ def test_no_notebook_is_said_plainly(ag):
     assert "No notebook (.ipynb file) was found" in document["output"] and "answers.pdf" in document["output"]
 
 
+def test_what_a_student_names_is_escaped_and_bounded_in_the_summary(ag):
+    # Gradescope renders the top-level output as HTML ("simple_format"); file names are the student's.
+    files = {"<img src=x onerror=alert(1)>.ipynb": "{}", **{f"stray{i:03}.ipynb": "{}" for i in range(300)}}
+    document, run = ag.run(files)
+    assert run.returncode == 0 and document["score"] == 0 and len(document["tests"]) == 4
+    assert document["output_format"] == "simple_format" and document["test_output_format"] == "text"
+    assert "<img" not in document["output"] and "&lt;img src=x onerror=alert(1)&gt;.ipynb is not a notebook" in \
+        document["output"]
+    assert "stray008.ipynb" in document["output"] and "stray009.ipynb" not in document["output"]
+    assert "... and 291 more files that were not graded." in document["output"]
+    assert len(json.dumps(document)) < 60_000
+
+
 def test_links_in_a_submission_are_never_followed(ag):
     document, _ = ag.run({f"{NOTEBOOK}.ipynb": ag.source / "secret", "specs": ag.source / "specs"})
     secret = (ag.source / "secret").read_text().strip()
