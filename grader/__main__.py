@@ -176,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     gs.add_argument("--secret", type=Path, default=None,
                     help="use this secret for the hidden seeds (default: a new one; e.g. <workspace>/secret to match "
                          "local grading)")
+    gs.add_argument("--gradescope-timeout", type=int, default=None, dest="minutes", metavar="MINUTES",
+                    help="the autograder timeout you will set on Gradescope (default: what a submission may need, at "
+                         "most Gradescope's maximum of 40): results.json is written within it")
     _add_isolation(gs)
     args = parser.parse_args(argv)
     _set_isolation(args)

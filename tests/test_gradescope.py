@@ -440,6 +440,32 @@ def test_bubblewrap_demanded_but_refused_runs_nothing(ag):
     assert "none available, so nothing was run" in document["output"]
 
 
+def test_results_are_written_within_gradescopes_timeout(ag):
+    """Past its timeout Gradescope gives 0 and no results: run_autograder stops grading in time. Here
+    the submission's time is the reserve kept for writing results and 8 s more, and relu loops."""
+    from grader.gradescope.run import RESERVE_SECONDS
+
+    config_file = ag.source / "config.json"
+    config = config_file.read_text()
+    with zipfile.ZipFile(ag.zip) as zf:
+        built = json.loads(zf.read("config.json"))
+    assert built["budget_seconds"] == 60 * built["minutes_needed"] >= 60 + built["watchdog_seconds"][
+        f"{ASSIGNMENT}/{NOTEBOOK}"]   # a zip of one notebook: the default leaves it all of its watchdog
+    config_file.write_text(json.dumps({**json.loads(config), "budget_seconds": RESERVE_SECONDS + 8}))
+    looping = _notebook(replace={"relu": "def relu(Z):\n    while True:\n        pass"})
+    try:
+        started = time.monotonic()
+        document, run = ag.run({f"{NOTEBOOK}.ipynb": looping}, GRADESCOPE_LIKE)
+        took = time.monotonic() - started
+    finally:
+        config_file.write_text(config)
+    assert run.returncode == 0 and took < RESERVE_SECONDS + 8, (took, run.stdout[-2000:])
+    assert document["score"] == 0 and len(document["tests"]) == 4
+    for t in document["tests"]:
+        assert t["output"].startswith("Not graded (a problem of the autograder") and "ran out" in t["output"], t
+    assert _leftovers() == []
+
+
 def test_without_root_a_refused_bubblewrap_is_never_replaced(monkeypatch):
     refused = launch.Status("none", "bubblewrap cannot create the sandbox here: refused", "a fix", refused=True)
     monkeypatch.setattr(launch, "probe_bwrap", lambda: refused)

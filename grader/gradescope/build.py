@@ -153,7 +153,8 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes | str, mode: int = 0o644) -
 
 
 def build(course, ws, out: Path, *, assignments: list | None = None, timeout: int = 30, memory_mb: int = 2048,
-          visibility: str = "visible", isolation: str = "auto", secret_file: Path | None = None) -> dict:
+          visibility: str = "visible", isolation: str = "auto", secret_file: Path | None = None,
+          minutes: int | None = None) -> dict:
     """Write the autograder zip to ``out``; returns what went into it."""
     from ..engine import prepare
     from ..sandbox.launch import ISOLATIONS
@@ -175,6 +176,11 @@ def build(course, ws, out: Path, *, assignments: list | None = None, timeout: in
               # every notebook of the course by its test cells, to recognise one of another assignment
               "notebooks": {f"{a}/{n}": [e.grade_id for e in s.exercises] for (a, n), s in sorted(specs.items())}}
     config["watchdog_seconds"] = {f"{a}/{n}": worst_case_seconds(s, timeout) for (a, n), s in sorted(chosen.items())}
+    # Gradescope's autograder timeout as the instructor sets it: run_autograder writes results.json before it
+    # ends, grading no notebook past it (past it, Gradescope gives 0 and shows no results).
+    needed = submission_minutes(chosen, timeout)
+    config["minutes_needed"] = needed
+    config["budget_seconds"] = 60 * (minutes or min(needed, GRADESCOPE_MAX_MINUTES))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -193,21 +199,46 @@ def build(course, ws, out: Path, *, assignments: list | None = None, timeout: in
     return {"out": out, "specs": chosen, "config": config, "wheel": wheel.name}
 
 
-def worst_case_seconds(spec, timeout: float) -> float:
-    """How long grading one notebook may take at most (the grading job's own watchdog)."""
-    from ..job import EXERCISE_BUDGET
+# run_autograder gives a grading job this long past its own watchdog before killing it, and needs
+# about this long besides (locking the folder down, the uid trial, and run.RESERVE_SECONDS kept
+# to kill, sweep and write results.json).
+RUN_MARGIN, RUN_OVERHEAD = 60, 60
+GRADESCOPE_DEFAULT_MINUTES, GRADESCOPE_MAX_MINUTES = 10, 40   # its autograder timeout (its troubleshooting page)
 
-    return (EXERCISE_BUDGET * len(spec.exercises) + 8) * timeout + 60
+
+def worst_case_seconds(spec, timeout: float) -> float:
+    """How long run_autograder lets the grading of one notebook run: the job's own watchdog (as
+    `course-grader grade` sets it), and the margin after which it is killed."""
+    from ..engine import job_seconds
+
+    return job_seconds(len(spec.exercises), timeout) + RUN_MARGIN
+
+
+def submission_minutes(specs: dict, timeout: float) -> int:
+    """The most one submission may take: it may hold every notebook the zip grades, graded one after another."""
+    return -(-(sum(worst_case_seconds(s, timeout) for s in specs.values()) + RUN_OVERHEAD) // 60)
 
 
 def main(course, ws, args) -> int:
+    if args.minutes is not None and args.minutes < 1:
+        raise SystemExit("course-grader gradescope: --gradescope-timeout is in minutes, at least 1")
     info = build(course, ws, args.out, assignments=args.assignments, timeout=args.timeout, memory_mb=args.memory,
-                 visibility=args.visibility, isolation=args.isolation, secret_file=args.secret)
+                 visibility=args.visibility, isolation=args.isolation, secret_file=args.secret, minutes=args.minutes)
     names = ", ".join(f"{a}/{n}.ipynb" for a, n in sorted(info["specs"]))
     secret = f"the secret of {args.secret}" if args.secret else "a new secret for the hidden checks' seeds"
     print(f"wrote {info['out']}: grades {names}; holds the course's wheel {info['wheel']} and {secret}")
-    worst = max(worst_case_seconds(s, args.timeout) for s in info["specs"].values())
-    print(f"Upload it to Gradescope (Configure Autograder: Zip file upload, base image Ubuntu 22.04) and set "
-          f"the autograder timeout to at least {-(-worst // 60):.0f} minutes: the most one submission may take with "
-          f"--timeout {args.timeout}. Keep the zip private: it holds the secret.")
+    needed, minutes = info["config"]["minutes_needed"], info["config"]["budget_seconds"] // 60
+    print(f"Upload it to Gradescope (Configure Autograder: Zip file upload, base image Ubuntu 22.04) and set the "
+          f"autograder timeout to {minutes:.0f} minutes (Gradescope's default is {GRADESCOPE_DEFAULT_MINUTES}, its "
+          f"maximum {GRADESCOPE_MAX_MINUTES}): run_autograder writes results.json within that time. Keep the zip "
+          "private: it holds the secret.")
+    if needed > minutes:
+        several = "holding every notebook it grades " if len(info["specs"]) > 1 else ""
+        print(f"note: a submission {several}may take up to {needed:.0f} minutes with --timeout {args.timeout} (each "
+              f"notebook's time limits, one notebook after another); what is not graded within {minutes:.0f} gets 0, "
+              "with the reason. One zip per assignment (--assignment A), or a lower --timeout, avoids that.",
+              file=sys.stderr)
+    if minutes > GRADESCOPE_MAX_MINUTES:
+        print(f"warning: --gradescope-timeout {minutes:.0f} is more than Gradescope's maximum of "
+              f"{GRADESCOPE_MAX_MINUTES} minutes", file=sys.stderr)
     return 0

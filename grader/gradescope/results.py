@@ -22,6 +22,7 @@ STATUS_WORDS = {
     "invalid": "Not gradable",
     "missing": "Not submitted",
     "ungradable": "Not graded (a problem of the autograder, not of your work: tell your instructor)",
+    "not_graded": "Not graded",
 }
 
 
@@ -57,10 +58,11 @@ def notebook_tests(record, n: int, visibility: str) -> list[dict]:
     return out
 
 
-def absent_tests(spec, n: int, why: str, visibility: str) -> list[dict]:
-    """Zero for every exercise of a notebook that could not be graded, each saying why."""
+def absent_tests(spec, n: int, why: str, visibility: str, status: str = "not_graded") -> list[dict]:
+    """Zero for every exercise of a notebook that was not graded, each saying why: ``status`` is
+    "not_graded" (what was handed in does not allow it) or "ungradable" (the autograder's fault)."""
     return [_test(f"{spec.notebook}.ipynb: {exercise_name(e.grade_id)}", f"{n}.{i}", 0, e.points,
-                  f"{STATUS_WORDS['missing']}: 0 of {e.points:g} point(s).\n\n{why}", visibility)
+                  f"{STATUS_WORDS[status]}: 0 of {e.points:g} point(s).\n\n{why}", visibility)
             for i, e in enumerate(spec.exercises, 1)]
 
 

@@ -121,8 +121,9 @@ def load_specs(folder: Path) -> dict:
     return out
 
 
-def grade_file(candidate, spec, config: dict, layout: Layout, student: str, work: Path) -> tuple:
-    """(record or None, why not) for one notebook, graded by `course-grader grade-one` in a child process."""
+def grade_file(candidate, spec, config: dict, layout: Layout, student: str, work: Path, remaining: float) -> tuple:
+    """(record or None, why not) for one notebook, graded by `course-grader grade-one` in a child process,
+    stopped after its watchdog or once the ``remaining`` seconds of the submission's time are spent."""
     from .. import results as R
 
     copy = work / student / f"{spec.notebook}.ipynb"   # under the name grade-one knows it by
@@ -136,7 +137,8 @@ def grade_file(candidate, spec, config: dict, layout: Layout, student: str, work
     argv = [sys.executable, "-I", "-m", "grader", "grade-one", str(copy), "--release", str(layout.specs),
             "--secret", str(layout.secret), "--student", student, "--assignment", spec.assignment, "--out", str(out),
             "--timeout", str(config["timeout"]), "--memory", str(config["memory_mb"]), "--cache", str(cache)]
-    limit = config["watchdog_seconds"][f"{spec.assignment}/{spec.notebook}"] + 60
+    watchdog = config["watchdog_seconds"][f"{spec.assignment}/{spec.notebook}"]   # the job's own, and a margin
+    limit = min(watchdog, remaining)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
                             env={**os.environ, **SINGLE_THREADED})
     try:
@@ -145,7 +147,9 @@ def grade_file(candidate, spec, config: dict, layout: Layout, student: str, work
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         log, _ = proc.communicate()
-        why = f"grading ran past the autograder's limit of {limit:.0f} s and was stopped"
+        why = (f"grading ran past the autograder's limit of {limit:.0f} s and was stopped" if limit == watchdog else
+               f"the autograder's time on Gradescope ({config['budget_seconds'] / 60:g} minutes for the whole "
+               "submission) ran out while it was being graded")
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     print(f"--- grade-one {candidate.rel} ({spec.assignment}/{spec.notebook}):\n{log.strip()}")
@@ -155,11 +159,17 @@ def grade_file(candidate, spec, config: dict, layout: Layout, student: str, work
     return None, why or ("the grading job ended without a result: " + " ".join(tail))
 
 
-def grade(layout: Layout) -> dict:
+# Kept free of the submission's time on Gradescope, to kill a job, sweep its uid and write results.json.
+RESERVE_SECONDS = 30
+MIN_START_SECONDS = 20   # less than this left: a notebook is not started
+
+
+def grade(layout: Layout, started: float | None = None) -> dict:
     from .submission import find
 
-    started = time.monotonic()
+    started = time.monotonic() if started is None else started
     config = json.loads(layout.config.read_text())
+    deadline = started + config.get("budget_seconds", 40 * 60) - RESERVE_SECONDS
     os.environ.setdefault("COURSE_GRADER_ISOLATION", config.get("isolation", "auto"))
     specs = {k: s for k, s in load_specs(layout.specs).items() if k[0] in config["assignments"]}
     course = {tuple(k.split("/", 1)): ids for k, ids in config["notebooks"].items()}
@@ -172,8 +182,15 @@ def grade(layout: Layout) -> dict:
     with tempfile.TemporaryDirectory(prefix="course-grader-gs-") as work:   # root-only (0700)
         for n, key in enumerate(sorted(specs), 1):
             spec = specs[key]
-            if key in found.graded and status.ok and not refused:
-                record, why = grade_file(found.graded[key], spec, config, layout, student_id(layout), Path(work))
+            status_word = "ungradable"   # unless what was handed in is why it is not graded
+            remaining = deadline - time.monotonic()
+            if key in found.graded and status.ok and not refused and remaining < MIN_START_SECONDS:
+                why = (f"{found.graded[key].rel} was not graded: the autograder's time on Gradescope "
+                       f"({config['budget_seconds'] / 60:g} minutes for the whole submission) ran out before it. Submit "
+                       "it on its own, or tell your instructor.")
+            elif key in found.graded and status.ok and not refused:
+                record, why = grade_file(found.graded[key], spec, config, layout, student_id(layout), Path(work),
+                                         remaining)
                 if status.kind == "uid":
                     sweep_student_uids()
                 if record is not None:
@@ -189,10 +206,10 @@ def grade(layout: Layout) -> dict:
                 why = (f"{found.graded[key].rel} was not graded: the autograder cannot isolate student code here "
                        f"({refused or status.reason}), and it never runs student code unprotected. Tell your instructor.")
             elif key in found.problems:
-                why = found.problems[key]
+                why, status_word = found.problems[key], "not_graded"
             else:
                 continue   # an autograder for several notebooks: this one was not handed in
-            tests += G.absent_tests(spec, n, why, visibility)
+            tests += G.absent_tests(spec, n, why, visibility, status_word)
             summary.append(why)
     if None in found.problems:
         summary.append(found.problems[None])
@@ -231,7 +248,7 @@ def main(argv: list | None = None) -> int:
         write_results(layout, G.document([], ["The autograder stopped before it finished grading this submission, so "
                                               "nothing was graded. Submit again, or tell your instructor."],
                                          "visible", 0, {}))
-        document = grade(layout)
+        document = grade(layout, started)
     except BaseException as e:  # noqa: BLE001  (whatever happens, results.json says so)
         traceback.print_exc(file=sys.stdout)
         document = G.document([], [f"The autograder failed ({type(e).__name__}: {e}); your work was not graded. "
