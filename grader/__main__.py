@@ -8,6 +8,8 @@
   course-grader grade --demo --out DIR        the same on the demo class in grader/demo/
   course-grader grade-one NOTEBOOK --release DIR --secret FILE --out RESULT.json
                                               one grading job, on its own (a cluster or Gradescope runs these)
+  course-grader gradescope --out autograder.zip
+                                              a Gradescope autograder (docs/gradescope.md)
 
 The course is the current directory, or --course DIR (a folder with solutions/ and notebooks/).
 """
@@ -42,6 +44,19 @@ def _add_grading_options(p):
     p.add_argument("--late-penalty", choices=("none", "zero"), default=None,
                    help="for submissions after the due date: none (record the lateness only) or zero (no points), "
                         "as nbgrader's LateSubmissionPlugin; remembered by the workspace (default: none)")
+    _add_isolation(p)
+
+
+def _add_isolation(p):
+    p.add_argument("--isolation", choices=["auto", "bwrap", "uid"], default=None,
+                   help="how student code is isolated: bubblewrap, or (as root) an unprivileged uid without namespaces; "
+                        "auto (default): bubblewrap, or the uid where bubblewrap is refused and this is root")
+
+
+def _set_isolation(args) -> None:
+    """The sandbox reads the choice from the environment, so that worker processes inherit it."""
+    if getattr(args, "isolation", None):
+        os.environ["COURSE_GRADER_ISOLATION"] = args.isolation
 
 
 def _add_canvas_option(p):
@@ -82,7 +97,7 @@ def _print_failures(summary) -> None:
             print(f"  {s}: {a}/{n}.ipynb: {why}", file=sys.stderr)
 
 
-def _check_sandbox(opts) -> None:
+def _check_sandbox(opts, workspace=None) -> None:
     from .job import sandbox_status
 
     status = sandbox_status(opts.unsafe)
@@ -93,6 +108,12 @@ def _check_sandbox(opts) -> None:
     if not status.ok:
         raise SystemExit(f"course-grader: refusing to grade: {status.reason}.\n  Fix: {status.fix}.\n"
                          "  (--unsafe-no-sandbox grades anyway, with student code unprotected.)")
+    if status.kind == "uid":   # student code then reads what every user may: the workspace must be private
+        print(f"note: isolation: {status.label}", file=sys.stderr)
+        if workspace is not None and workspace.create().root.stat().st_mode & 0o077:
+            workspace.root.chmod(0o700)
+            print(f"note: {workspace.root} (submissions, results, the secret) made readable by its owner only",
+                  file=sys.stderr)
     for note in status.notes:
         print(f"note: {note}", file=sys.stderr)
 
@@ -141,9 +162,26 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--memory", type=int, default=2048)
     one.add_argument("--cache", type=Path, default=None, help="a folder for the sandbox's files (default: next to --out)")
     one.add_argument("--unsafe-no-sandbox", action="store_true", dest="unsafe")
+    _add_isolation(one)
     sp = sub.add_parser("specs", help="write the grading specs of every notebook (what grade-one reads)")
     sp.add_argument("--out", type=Path, required=True)
+    gs = sub.add_parser("gradescope", help="build a Gradescope autograder zip (setup.sh, run_autograder, specs, secret)")
+    gs.add_argument("--out", type=Path, required=True, help="the zip to write (autograder.zip)")
+    gs.add_argument("--assignment", action="append", dest="assignments",
+                    help="grade only this assignment's notebook (repeatable; default: every graded notebook)")
+    gs.add_argument("--timeout", type=int, default=30, help="seconds one cell or one checked call may run (default 30)")
+    gs.add_argument("--memory", type=int, default=2048, help="memory limit of the student process, in MB")
+    gs.add_argument("--visibility", default="visible", help="Gradescope's visibility of the tests: visible (default), "
+                                                            "after_due_date, after_published or hidden")
+    gs.add_argument("--secret", type=Path, default=None,
+                    help="use this secret for the hidden seeds (default: a new one; e.g. <workspace>/secret to match "
+                         "local grading)")
+    gs.add_argument("--gradescope-timeout", type=int, default=None, dest="minutes", metavar="MINUTES",
+                    help="the autograder timeout you will set on Gradescope (default: what a submission may need, at "
+                         "most Gradescope's maximum of 40): results.json is written within it")
+    _add_isolation(gs)
     args = parser.parse_args(argv)
+    _set_isolation(args)
 
     from .workspace import Course, Workspace
 
@@ -163,6 +201,11 @@ def main(argv: list[str] | None = None) -> int:
         return grade(course, Workspace(workspace), course.demo if args.demo else args.submissions, out,
                      _options(args, course), canvas=args.canvas_gradebook)
     ws = Workspace(args.workspace or course.default_workspace)
+    if args.command == "gradescope":
+        from .gradescope.build import main as build_gradescope
+
+        args.isolation = args.isolation or "auto"
+        return build_gradescope(course, ws, args)
     if args.command == "specs":
         from .engine import prepare
 
@@ -184,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         from .engine import autograde
 
         opts = _options(args, course)
-        _check_sandbox(opts)
+        _check_sandbox(opts, ws)
         summary = autograde(ws.create(), opts, course)
         _print_graded(summary)
         _print_failures(summary)
@@ -205,7 +248,7 @@ def grade(course, ws, submissions: Path, out: Path, opts, canvas: Path | None = 
     from .engine import autograde
     from .intake.collect import collect
 
-    _check_sandbox(opts)
+    _check_sandbox(opts, ws)
     ws.create()
     report = collect(submissions, ws, course)
     print(report.summary())

@@ -165,7 +165,12 @@ def run_job(spec_path: str, submission: str, student: str, secret: str | None, d
 
 def watchdog(job: Job, opts: Options) -> float:
     """How long one job may take before it is killed: every exercise's budget, replays, and a margin."""
-    return (EXERCISE_BUDGET * job.exercises + 8) * opts.timeout + 60
+    return job_seconds(job.exercises, opts.timeout)
+
+
+def job_seconds(exercises: int, timeout: float) -> float:
+    """The watchdog of a job grading a notebook of ``exercises`` exercises with this call time limit."""
+    return (EXERCISE_BUDGET * exercises + 8) * timeout + 60
 
 
 def _worker_init(memory_mb: int) -> None:

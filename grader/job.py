@@ -398,7 +398,7 @@ def grade_notebook(spec: NotebookSpec, data: bytes, student: str, seeds: Seeds, 
         if full is not None:
             full.close()
     record = R.NotebookResult(**base, status="graded", notes=notes, flags=flags,
-                              sandbox="bubblewrap" if status.ok else "none: --unsafe-no-sandbox",
+                              sandbox=status.label,
                               exercises=[exercises.get(e.grade_id) or R.ExerciseResult(e.grade_id, 0.0, e.points,
                                                                                         "error", message="not checked")
                                          for e in spec.exercises])

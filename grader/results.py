@@ -54,7 +54,7 @@ class NotebookResult:
     flags: list = field(default_factory=list)   # [Flag]
     sha256: str = ""       # of the submitted file, to regrade only what changed
     exercises: list = field(default_factory=list)
-    sandbox: str = ""      # how student code was isolated ("bubblewrap", or "none: --unsafe-no-sandbox")
+    sandbox: str = ""      # how student code was isolated: "bubblewrap", "uid: ..." (the fallback), "none: ..."
     lms_id: str = ""       # the student's id in the LMS export it came from, when there was one
     late: str = ""         # when the submission was late: by how much, in words ("2 h 10 min after the due date")
     # Added within version 2 (a record without them reads as "not known"): where the file came from,

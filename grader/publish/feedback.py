@@ -54,6 +54,9 @@ def render(result: NotebookResult, release_nb=None) -> str:
     if result.sandbox.startswith("none"):
         parts.append("<p class='note'><b>Graded without the sandbox</b> (the instructor ran the grader with "
                      "--unsafe-no-sandbox).</p>")
+    elif result.sandbox.startswith("uid"):   # the fallback where bubblewrap is refused: weaker, so said
+        parts.append("<p class='note'><b>Graded with the fallback isolation</b>, not bubblewrap's sandbox: your code "
+                     f"ran as {e(result.sandbox.removeprefix('uid: '))}.</p>")
     if result.status != "graded":
         parts.append(f"<p class='note'><b>This notebook could not be graded ({e(result.status)}).</b> "
                      f"{e(result.reason)}</p>")

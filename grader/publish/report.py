@@ -122,6 +122,12 @@ def write(records: list[NotebookResult], out: Path, ws: Workspace, course: Cours
     if unsafe:
         parts.append(f"<p style='background:#fde8e8;padding:.5rem'><b>{len(unsafe)} notebook(s) were graded without "
                      "the sandbox</b> (--unsafe-no-sandbox): their student code ran with the grader's rights.</p>")
+    fallback = sorted({r.sandbox for r in records if r.sandbox.startswith("uid")})
+    if fallback:
+        count = sum(r.sandbox.startswith("uid") for r in records)
+        parts.append(f"<p style='background:#fff7e6;padding:.5rem'><b>{count} notebook(s) were graded with the "
+                     "fallback isolation</b>, not bubblewrap's sandbox (docs/gradescope.md says what it does not hide): "
+                     + "; ".join(e(f.removeprefix("uid: ")) for f in fallback) + ".</p>")
     flagged = [r for r in records if r.flags]
     if flagged:
         parts.append("<h2>Suspected tampering</h2><p>Notebooks in which the grader saw something that changes, or "

@@ -5,11 +5,15 @@ every capability dropped, ``no_new_privs`` set (bubblewrap does it) and a seccom
 only the allow-listed folders, read-only, and a private /tmp of bounded size. Its memory (address
 space, and in a memory cgroup its pages and its /tmp together), processes, file size, open files
 and CPU time are bounded; the wall-clock deadline is the grader's (grader/sandbox/trusted.py).
-Without bubblewrap, or where user namespaces are refused, :func:`probe` says why and how to fix it,
-and grading refuses to start unless the instructor asked for ``--unsafe-no-sandbox``.
+Without bubblewrap, :func:`probe` says why and how to fix it, and grading refuses to start unless
+the instructor asked for ``--unsafe-no-sandbox``. Where bubblewrap is installed but its namespaces
+are refused (inside a container) and the grader is root, or where COURSE_GRADER_ISOLATION=uid asks
+for it, the student process runs instead as an unprivileged uid of its own with the same seccomp
+filter and limits (grader/sandbox/uid.py): weaker, said on every output, never silent.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import os
@@ -21,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import policy
+from . import policy, uid
 
 STUDENT = "/opt/course/student.py"
 
@@ -40,19 +44,37 @@ class Limits:
     cpu_seconds: int = 600
 
 
+ISOLATIONS = ("auto", "bwrap", "uid")
+
+
 @dataclass
 class Status:
-    """Whether student code can be sandboxed here: ``kind`` is "bwrap" or "none"."""
+    """How student code is isolated here: ``kind`` is "bwrap", "uid" (the fallback: an unprivileged
+    uid, seccomp and rlimits, no namespaces) or "none" (refused, or --unsafe-no-sandbox)."""
 
     kind: str
     reason: str = ""
     fix: str = ""
     cgroups: str = ""   # "v1", "v2" or "" (limits then rely on rlimits alone)
     notes: list = field(default_factory=list)
+    refused: bool = False   # bubblewrap is installed, but this kernel or container refuses its sandbox
+    fallback_from: str = ""  # for "uid": why bubblewrap was not used
 
     @property
     def ok(self) -> bool:
-        return self.kind == "bwrap"
+        return self.kind in ("bwrap", "uid")
+
+    @property
+    def label(self) -> str:
+        """What every output says about the isolation (the record's ``sandbox`` field)."""
+        if self.kind == "bwrap":
+            return "bubblewrap"
+        if self.kind == "uid":
+            why = f" ({self.fallback_from})" if self.fallback_from else ""
+            return f"uid: an unprivileged user of its own, seccomp and rlimits, no namespaces{why}"
+        if self.reason.endswith("--unsafe-no-sandbox"):
+            return "none: --unsafe-no-sandbox"
+        return f"none, so nothing runs: {self.reason}"
 
 
 # ------------------------------------------------------------------------------ seccomp
@@ -87,6 +109,8 @@ def _memfd(data: bytes) -> int:
 
 # ------------------------------------------------------------------------------ cgroups
 def cgroup_version() -> str:
+    if os.environ.get("COURSE_GRADER_NO_CGROUPS") == "1":   # as in a container whose cgroups are read-only
+        return ""
     root = Path("/sys/fs/cgroup")
     if (root / "cgroup.controllers").exists():
         return "v2" if os.access(root, os.W_OK) else ""
@@ -215,12 +239,14 @@ def student_argv(rfd: int, wfd: int, sandboxed: bool = True) -> list:
     return [sys.executable, "-I", "-S", "-B", STUDENT, f"--fds={rfd},{wfd}", *policy.site_dirs()]
 
 
-def _prlimit(limits: Limits) -> list:
+def _prlimit(limits: Limits, nproc: bool = False) -> list:
     prlimit = shutil.which("prlimit")
     if prlimit is None:
         return []
+    # RLIMIT_NPROC counts a uid's processes: it bounds a fork bomb only where the uid is the student's own.
     return [prlimit, f"--as={limits.memory_mb << 20}", f"--fsize={limits.file_mb << 20}",
-            f"--nofile={policy.OPEN_FILES}", "--core=0", f"--cpu={limits.cpu_seconds}", "--"]
+            f"--nofile={policy.OPEN_FILES}", "--core=0", f"--cpu={limits.cpu_seconds}",
+            *([f"--nproc={limits.processes}"] if nproc else []), "--"]
 
 
 class Launch:
@@ -229,18 +255,26 @@ class Launch:
     def __init__(self, sandbox_dir: Path, status: Status, limits: Limits):
         self.sandbox_dir, self.status, self.limits = Path(sandbox_dir), status, limits
         self.cgroup: Cgroup | None = None
+        self.slot: uid.Slot | None = None
 
     def spawn(self, rfd: int, wfd: int) -> subprocess.Popen:
-        inner = student_argv(rfd, wfd, sandboxed=self.status.ok)
+        kind = self.status.kind
+        inner = student_argv(rfd, wfd, sandboxed=kind == "bwrap")
         pass_fds = [rfd, wfd]
-        if self.status.ok:
+        if kind == "bwrap":
             seccomp_fd = _memfd(seccomp_program())
             pass_fds.append(seccomp_fd)
             argv = bwrap_argv(self.sandbox_dir, self.limits, seccomp_fd, inner)
+        elif kind == "uid":   # the fallback: the student's own uid, the same filter, no namespaces
+            public = uid.readable_copy(self.sandbox_dir)
+            self.slot = uid.Slot()
+            seccomp_fd = _memfd(seccomp_program())
+            pass_fds.append(seccomp_fd)
+            argv = self.slot.argv(seccomp_fd, [a.replace(STUDENT, str(public / "student.py")) for a in inner])
         else:   # --unsafe-no-sandbox: the instructor's choice, said on every output
             seccomp_fd = None
             argv = [a.replace(STUDENT, str(self.sandbox_dir / "student.py")) for a in inner]
-        argv = _prlimit(self.limits) + argv
+        argv = _prlimit(self.limits, nproc=kind == "uid") + argv
         if self.status.cgroups:
             try:
                 self.cgroup = Cgroup(self.status.cgroups, (self.limits.memory_mb + self.limits.scratch_mb) << 20,
@@ -250,22 +284,29 @@ class Launch:
             except OSError as e:
                 self.status.notes.append(f"no cgroup for this process ({e}); rlimits only")
                 self.cgroup = None
-        env = dict(policy.ENVIRONMENT) if not self.status.ok else {"PATH": "/usr/bin:/bin"}
+        env = {"PATH": "/usr/bin:/bin"} if kind == "bwrap" else dict(policy.ENVIRONMENT)
         cwd = None
-        if not self.status.ok:
+        if kind == "uid":
+            env, cwd = self.slot.env(env), self.slot.scratch
+        elif kind == "none":
             import tempfile
 
             self._scratch = tempfile.mkdtemp(prefix="course-unsafe-")
             env.update(HOME=self._scratch, MPLCONFIGDIR=str(Path(self._scratch) / ".matplotlib"))
             cwd = self._scratch
         debug = os.environ.get("COURSE_GRADER_DEBUG") == "1"   # a developer's switch: the student side's own errors
-        if debug and self.status.ok:
+        if debug and kind == "bwrap":
             i = argv.index("--clearenv") + 1
             argv[i:i] = ["--setenv", "COURSE_GRADER_DEBUG", "1"]
+        elif debug:
+            env["COURSE_GRADER_DEBUG"] = "1"
         try:
             return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=None if debug else subprocess.DEVNULL, pass_fds=pass_fds, env=env, cwd=cwd,
                                     start_new_session=True)
+        except BaseException:
+            self.cleanup()   # no session will: give the uid slot back
+            raise
         finally:
             if seccomp_fd is not None:
                 os.close(seccomp_fd)
@@ -277,6 +318,8 @@ class Launch:
             pass
         if self.cgroup is not None:
             self.cgroup.kill_all()
+        if self.slot is not None:
+            self.slot.kill()
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -289,6 +332,9 @@ class Launch:
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
+        if self.slot is not None:   # every process of the uid, and its files, go with the session
+            self.slot.release()
+            self.slot = None
         scratch = getattr(self, "_scratch", None)
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -296,9 +342,81 @@ class Launch:
 
 
 # ------------------------------------------------------------------------------ probing
-@functools.lru_cache(maxsize=1)
 def probe() -> Status:
-    """Can this machine sandbox student code as the policy says? (Checked by really doing it.)"""
+    """How student code will be isolated here: the isolation COURSE_GRADER_ISOLATION names ("bwrap",
+    "uid"), or by default ("auto") bubblewrap, falling back to the uid isolation only where
+    bubblewrap is installed but refused and the grader is root. Each is checked by really doing it."""
+    return select(os.environ.get("COURSE_GRADER_ISOLATION") or "auto")
+
+
+@functools.lru_cache(maxsize=None)
+def select(choice: str) -> Status:
+    if choice not in ISOLATIONS:
+        return Status("none", f"unknown isolation {choice!r}", f"choose one of {', '.join(ISOLATIONS)}")
+    if choice == "uid":
+        return probe_uid()
+    status = probe_bwrap()
+    if status.ok or choice == "bwrap" or not status.refused:
+        return status
+    if os.geteuid() != 0:
+        return Status("none", status.reason, status.fix + "; or run the grader as root, which then starts student "
+                      "code as an unprivileged uid instead (--isolation uid: weaker, see docs/gradescope.md)",
+                      refused=True)
+    fallback = dataclasses.replace(probe_uid())   # a copy: probe_uid()'s own answer stays as it was
+    fallback.notes = list(fallback.notes)
+    if not fallback.ok:
+        return Status("none", f"{status.reason}; and the uid isolation cannot run either: {fallback.reason}",
+                      fallback.fix, refused=True)
+    fallback.fallback_from = status.reason
+    fallback.notes.insert(0, f"{status.reason}: student code runs as an unprivileged uid instead (no namespaces; "
+                             "see docs/gradescope.md for what that hides and what it does not)")
+    return fallback
+
+
+@functools.lru_cache(maxsize=1)
+def probe_uid() -> Status:
+    """Can student code run here as an unprivileged uid of its own, under the filter? (A real trial.)"""
+    if os.geteuid() != 0:
+        return Status("none", "the uid isolation needs the grader to run as root (to start student code as another "
+                              "user)", "run the grader as root, or install bubblewrap where user namespaces are allowed")
+    taken = uid.accounts_in_range()
+    if taken:
+        return Status("none", f"the student uids {uid.base()}-{uid.base() + uid.SLOTS - 1} include accounts of this "
+                              f"machine ({', '.join(taken[:3])})",
+                      "set COURSE_GRADER_UID_BASE to the first of 32 uids no account uses")
+    try:
+        program = seccomp_program()
+    except Exception as e:  # pyseccomp missing, or libseccomp not found
+        return Status("none", f"the seccomp filter cannot be built ({type(e).__name__}: {e})",
+                      "install libseccomp (`apt-get install libseccomp2`) and the Python package pyseccomp")
+    import course_lib
+
+    reference = Path(course_lib.__file__).resolve().parent
+    try:
+        seen = uid.trial(program, policy.site_dirs(), [reference / "__init__.py"])
+    except (OSError, subprocess.SubprocessError) as e:
+        return Status("none", f"a process could not be started as an unprivileged uid ({e})",
+                      "check that `setpriv --reuid 59500 --regid 59500 --clear-groups true` works as root")
+    if "error" in seen or seen.get("numpy") != "ok":
+        return Status("none", f"an unprivileged uid cannot run this Python ({sys.executable}): "
+                              f"{seen.get('error') or seen.get('numpy')}",
+                      "install the grader into a Python that every user can run and read (a venv under /opt, as the "
+                      "Gradescope setup.sh does), not under a private home such as /root")
+    status = Status("uid", cgroups=cgroup_version())
+    if seen.get("network") == "open":
+        status.notes.append("the seccomp filter did not stop a network socket in the uid trial")
+    if not status.cgroups:
+        status.notes.append("cgroups are not writable here: memory is bounded per process (address space), processes "
+                            "by the uid's own count (RLIMIT_NPROC)")
+    if seen["reads"].get(str(reference / "__init__.py")) == "read":
+        status.notes.append(f"student code can read the course's reference code ({reference}) in the uid isolation: "
+                            "make that folder root-only (chmod 0700), as the Gradescope setup.sh does")
+    return status
+
+
+@functools.lru_cache(maxsize=1)
+def probe_bwrap() -> Status:
+    """Can this machine sandbox student code with bubblewrap as the policy says? (Checked by really doing it.)"""
     if not bwrap():
         return Status("none", "bubblewrap (bwrap) is not installed",
                       "install it: `apt-get install bubblewrap` (Debian, Ubuntu) or `dnf install bubblewrap`")
@@ -322,7 +440,7 @@ def probe() -> Status:
         return Status("none", f"bubblewrap cannot create the sandbox here: {reason}",
                       "user namespaces are probably disabled: as root, `sysctl -w kernel.unprivileged_userns_clone=1` "
                       "or `sysctl -w user.max_user_namespaces=10000`; in a container, run it with "
-                      "`--security-opt seccomp=unconfined` or use a VM")
+                      "`--security-opt seccomp=unconfined` or use a VM", refused=True)
     status = Status("bwrap", cgroups=cgroup_version())
     if not status.cgroups:
         status.notes.append("cgroups are not writable here: processes are not bounded as a group, and memory only "
