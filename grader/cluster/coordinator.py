@@ -1,0 +1,307 @@
+"""The instructor's side of grading on a Dask cluster: send the jobs, keep the books, save each record.
+
+One task per submitted notebook. A task carries all its job needs, so that a worker needs the
+course installed and nothing of the instructor's workspace: the notebook's grading spec (the
+checker calls, hidden ones included, and the released cells), the submission's bytes, the job's
+hidden seeds already derived from the workspace's secret (never the secret), and the options.
+The student is named by a pseudonym; the record gets the real name back here.
+
+The books (``Books``) decide, per job, once:
+- a record that arrives is saved at once (``on_record``), and only the first for a job counts;
+- a job whose grading process died, ran past its watchdog, or that a worker refused, is sent
+  again once (away from workers that refused), then recorded ungradable with the reason;
+- a job whose worker was lost mid-run (killed, out of memory, its machine gone) is rerun by Dask
+  itself; each run that started and was lost counts as a failure too, from the start events the
+  tasks announce, so a job that takes down two workers is given up (ungradable, with the reason)
+  and its third run cancelled. Dask's own limit (``distributed.scheduler.allowed-failures``,
+  3 by default: ``KilledWorker`` after 4 lost workers) counts every task that was merely
+  assigned to a lost worker as suspicious, so it is a backstop here, not the rule.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import queue
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .task import TOPIC, course_fingerprint, grade_task, worker_facts
+
+MAX_FAILURES = 2                 # as in the local pool: retried once, given up on the second failure
+
+
+@dataclass
+class JobState:
+    job: object
+    attempt: int = 0
+    key: str = ""                                 # the Dask key of its current attempt
+    starts: int = 0                               # runs of that key started so far
+    worker: str = ""                              # where the last one started
+    failures: list = field(default_factory=list)  # why each failed run failed
+    avoid: set = field(default_factory=set)       # workers that refused it
+    done: bool = False
+
+
+class Books:
+    """Who is running what, and what has been recorded: pure bookkeeping, no Dask in it."""
+
+    def __init__(self, jobs: list):
+        self.states = {j.key: JobState(j) for j in jobs}
+        self.by_key: dict = {}       # Dask key -> JobState
+        self.left = len(self.states)
+
+    def issue(self, st: JobState, key: str) -> None:
+        st.attempt += 1
+        st.key, st.starts = key, 0
+        self.by_key[key] = st
+
+    def current(self, key: str) -> JobState | None:
+        """The open job whose current attempt is ``key`` (None: another client's, stale, or settled)."""
+        st = self.by_key.get(key)
+        return st if st is not None and not st.done and st.key == key else None
+
+    def started(self, key: str, worker: str) -> str:
+        """A run of ``key`` started on ``worker``. When it is not the first, the run before it started
+        and never came back: its worker was lost, and that counts as a failure. Returns "" to let the
+        run go on, or the reason to give the job up."""
+        st = self.current(key)
+        if st is None:
+            return ""
+        st.starts += 1
+        lost, st.worker = st.worker, worker
+        if st.starts == 1:
+            return ""
+        return self._failure(st, f"its worker {lost} was lost mid-run") or ""
+
+    def failed(self, key: str, reason: str, worker: str = "") -> str:
+        """A run ended without a record: "retry", "" (stale: ignore) or the final reason."""
+        st = self.current(key)
+        if st is None:
+            return ""
+        if worker:
+            st.avoid.add(worker)
+        return self._failure(st, reason) or "retry"
+
+    def _failure(self, st: JobState, reason: str) -> str | None:
+        st.failures.append(reason)
+        if len(st.failures) < MAX_FAILURES:
+            return None
+        reasons = list(dict.fromkeys(st.failures))
+        return f"{reasons[0]} (twice)" if len(reasons) == 1 else "; then ".join(st.failures)
+
+    def settle(self, key: str) -> JobState | None:
+        """Close the job whose current attempt is ``key``, the first time only (None: already closed)."""
+        st = self.current(key)
+        if st is not None:
+            st.done = True
+            self.left -= 1
+        return st
+
+
+def _say(text: str) -> None:
+    print(f"cluster: {text}", file=sys.stderr, flush=True)
+
+
+def _connect(address: str):
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="20s", set_as_default=False)
+    except (OSError, TimeoutError) as e:
+        raise SystemExit(f"course-grader: cannot reach the Dask scheduler at {address} ({e}).\n  Start one with "
+                         "`dask scheduler` and workers with `dask worker ADDRESS` (see docs/cluster.md).") from None
+
+
+def preflight(client, unsafe: bool) -> set:
+    """The workers that would refuse jobs, each named with the reason (jobs are kept away from them)."""
+    facts = client.run(worker_facts, on_error="return")
+    ours = course_fingerprint()
+    if not facts:
+        _say("no worker has joined the scheduler yet; the jobs wait for one")
+    bad = set()
+    for address, f in sorted(facts.items()):
+        if isinstance(f, BaseException):
+            why = f"cannot run course-grader's jobs ({type(f).__name__}: {f}): is the course installed there?"
+        elif f["fingerprint"] != ours:
+            why = f"({f['host']}) has another version of the course installed ({f['fingerprint']}, here {ours})"
+        elif not f["sandbox"] and not unsafe:
+            why = f"({f['host']}) cannot sandbox student code: {f['reason']} (fix: {f['fix']})"
+        else:
+            continue
+        bad.add(address)
+        _say(f"worker {address} {why}; no job goes to it while others can take them")
+    return bad
+
+
+class ClusterRun:
+    """One `autograde` on a cluster: ``run()`` returns when every job has its record."""
+
+    def __init__(self, client, jobs: list, ws, opts, on_record, bad_workers: set = frozenset()):
+        from .. import spec as S
+        from ..engine import watchdog
+        from ..job import Seeds
+
+        self.client, self.ws, self.opts, self.on_record = client, ws, opts, on_record
+        self.books = Books(jobs)
+        self.events: queue.Queue = queue.Queue()
+        self.futures: dict = {}
+        secret = ws.secret()
+        options = asdict(opts.job_options())
+        texts = {}
+        self.payloads = {}
+        for n, st in enumerate(self.books.states.values()):
+            job = st.job
+            where = (job.assignment, job.notebook)
+            if where not in texts:
+                texts[where] = (Path(ws.specs) / job.assignment / f"{job.notebook}.json").read_text()
+            self.payloads[job.key] = dict(spec=texts[where], student=f"job-{n:06d}", options=options,
+                                          watchdog=watchdog(job, opts), fingerprint=course_fingerprint())
+        specs = {where: S.NotebookSpec.from_json(json.loads(text)) for where, text in texts.items()}
+        # Only this side knows the secret: each job takes the seeds of its own hidden calls.
+        self._seeds = lambda job: Seeds(secret, job.student).for_spec(specs[(job.assignment, job.notebook)])
+        self.bad_workers = set(bad_workers)
+        self._checked = 0.0
+        self._nthreads: dict = {}      # worker address -> threads, as last read
+
+    # ------------------------------------------------------------------------- sending
+    def window(self) -> int:
+        """How many jobs to keep on the cluster at once: two per worker thread (a queue for each thread,
+        without handing the scheduler ten thousand notebooks at once), re-read every few seconds."""
+        now = time.monotonic()
+        if now - self._checked > 5:
+            self._checked = now
+            try:
+                self._nthreads = self.client.nthreads()
+            except Exception:  # noqa: BLE001  (keep the last figures)
+                pass
+        return max(8, 2 * sum(self._nthreads.values()))
+
+    def submit(self, st: JobState) -> None:
+        from dask.base import tokenize
+
+        job = st.job
+        payload = dict(self.payloads[job.key], data=Path(job.path).read_bytes(), derived=self._seeds(job))
+        # The key names no student: the same inputs give the same key (and the same record).
+        key = f"course-grader-{tokenize(job.sha256, payload['spec'], payload['derived'], payload['options'], st.attempt)}"
+        self.books.issue(st, key)
+        workers = None
+        avoid = st.avoid | self.bad_workers
+        if avoid:
+            workers = [w for w in self._nthreads if w not in avoid] or None
+        fut = self.client.submit(grade_task, payload, key=key, workers=workers, allow_other_workers=False,
+                                 retries=0)
+        self.futures[key] = fut
+        fut.add_done_callback(lambda f: self.events.put(("done", f)))
+
+    # ------------------------------------------------------------------------ receiving
+    def _final(self, st: JobState, reason: str) -> None:
+        if self.books.settle(st.key) is not None:
+            fut = self.futures.pop(st.key, None)
+            if fut is not None and not fut.done():
+                fut.cancel()   # its task notices within a second and stops its grading process
+            self.on_record(st.job, None, reason)
+
+    def _started(self, msg: dict) -> None:
+        st = self.books.current(msg["key"])
+        reason = self.books.started(msg["key"], msg["worker"])
+        if st is not None and st.starts > 1:
+            _say(f"{st.job.student}: {st.job.assignment}/{st.job.notebook}: its worker was lost mid-run; "
+                 + (f"given up ({reason})" if reason else f"Dask runs it again on {msg['worker']}"))
+        if reason:
+            self._final(st, reason)
+
+    def _outcome(self, fut, st: JobState) -> tuple:
+        """(record, "", "") for a record of this job, or (None, why the run failed, the worker that refused)."""
+        if fut.status == "cancelled":
+            return None, "the cluster cancelled the job", ""
+        if fut.status != "finished":
+            exc = fut.exception()
+            return None, f"{type(exc).__name__}: {exc}", ""     # KilledWorker: Dask's own limit on lost workers
+        reply = fut.result()
+        record = reply.get("record")
+        if record is not None:
+            job = st.job
+            if (record.get("sha256"), record.get("assignment"), record.get("notebook")) != \
+                    (job.sha256, job.assignment, job.notebook):
+                return None, "the record that came back is not this notebook's", ""
+            return record, "", ""
+        if "refused" in reply:
+            worker = reply.get("worker", "")
+            if worker not in self.bad_workers:
+                self.bad_workers.add(worker)
+                _say(f"{reply['refused']}; no more jobs go to it while others can take them")
+            return None, reply["refused"], worker
+        return None, reply.get("failed") or "the task came back cancelled", ""
+
+    def _done(self, fut) -> None:
+        self.futures.pop(fut.key, None)
+        st = self.books.current(fut.key)
+        if st is None:
+            fut.release()   # settled already: a second answer is never recorded
+            return
+        if fut.status == "cancelled" and self.client.status != "running":
+            return          # the connection is gone: run() says so
+        record, why, worker = self._outcome(fut, st)
+        fut.release()
+        if record is not None:
+            self.books.settle(fut.key)
+            record["student"] = st.job.student
+            self.on_record(st.job, record, "")
+            return
+        verdict = self.books.failed(fut.key, why, worker)
+        if verdict == "retry":
+            self.submit(st)
+        elif verdict:
+            self._final(st, verdict)
+
+    def run(self) -> None:
+        self.client.subscribe_topic(TOPIC, lambda event: self.events.put(("start", event[1])))
+        waiting = collections.deque(self.books.states.values())
+        try:
+            while self.books.left:
+                while waiting and len(self.futures) < self.window():
+                    self.submit(waiting.popleft())
+                try:
+                    kind, item = self.events.get(timeout=5)
+                except queue.Empty:
+                    if self.client.status not in ("running", "connecting"):
+                        raise SystemExit(self._lost())
+                    continue
+                if kind == "start":
+                    self._started(item)
+                else:
+                    self._done(item)
+                if self.client.status in ("closed", "closing"):
+                    raise SystemExit(self._lost())
+        finally:
+            self.client.unsubscribe_topic(TOPIC)
+
+    def _lost(self) -> str:
+        left = self.books.left
+        return (f"course-grader: lost the Dask scheduler at {self.opts.scheduler}; {left} notebook(s) not graded. "
+                "Every record that arrived is saved: the same command grades only the rest.")
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run_on_cluster(jobs: list, ws, opts, on_record) -> None:
+    """Grade ``jobs`` on the Dask cluster at ``opts.scheduler``; ``on_record(job, record_or_None, reason)``
+    for each, as in ``engine.run_local``."""
+    import signal
+    import threading
+
+    client = _connect(opts.scheduler)
+    # A batch system ends a job with SIGTERM: close the client then too, so that the scheduler
+    # cancels this run's tasks at once (the records saved so far stay, and a re-run grades the rest).
+    previous = signal.signal(signal.SIGTERM, _interrupted) if threading.current_thread() is threading.main_thread() \
+        else None
+    try:
+        ClusterRun(client, jobs, ws, opts, on_record, preflight(client, opts.unsafe)).run()
+    finally:
+        client.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
