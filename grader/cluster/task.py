@@ -90,7 +90,8 @@ class GradingProcess:
         from ..engine import SINGLE_THREADED
 
         env = {**os.environ, **SINGLE_THREADED}
-        self.proc = subprocess.Popen([sys.executable, "-m", "grader.cluster.child"], stdin=subprocess.PIPE,
+        # -P: the working folder is not put on sys.path, so nothing there can shadow the course.
+        self.proc = subprocess.Popen([sys.executable, "-P", "-m", "grader.cluster.child"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env, cwd=tempfile.gettempdir())
         self.buffer = b""
 
