@@ -189,6 +189,26 @@ def test_a_worker_that_cannot_sandbox_refuses_with_the_reason(bare, reference, t
     assert "cannot sandbox student code" in record["reason"] and "(twice)" in record["reason"], record["reason"]
 
 
+def test_a_client_made_by_the_caller_is_used_and_left_open(bare, reference, tmp_path):
+    """From Python (a Dask Gateway's ``cluster.get_client()``): the same run, on the caller's client."""
+    from distributed import Client
+
+    from grader.engine import Options, autograde
+    from grader.intake.collect import collect
+    from grader.workspace import Workspace
+
+    bare.wait_for(1)
+    subs = tmp_path / "class"
+    shutil.copytree(COURSE.demo / "blank" / "02_forward_cache", subs / "blank" / "02_forward_cache")
+    ws = Workspace(_workspace(tmp_path / "out", reference))
+    collect(subs, ws, COURSE)
+    with Client(bare.address, timeout="30s") as client:
+        summary = autograde(ws, Options(scheduler=client, progress=False), COURSE)
+        assert client.status == "running"
+    assert [f[:3] for f in summary.failures] == [("blank", "02_forward_cache", "forward_cache")]
+    assert "cannot sandbox student code" in summary.failures[0][3]
+
+
 # ----------------------------------------------------------------------------- the pieces
 def test_what_a_task_carries_has_the_jobs_seeds_but_neither_the_secret_nor_the_student(reference):
     import pickle

@@ -104,13 +104,17 @@ def _say(text: str) -> None:
     print(f"cluster: {text}", file=sys.stderr, flush=True)
 
 
-def _connect(address: str):
+def _connect(scheduler):
+    """(client, whether it is ours to close). ``scheduler`` is an address, or a ``distributed.Client`` a
+    caller made (from Python: a Dask Gateway cluster's ``get_client()``, with the TLS it needs)."""
     from distributed import Client
 
+    if not isinstance(scheduler, str):
+        return scheduler, False
     try:
-        return Client(address, timeout="20s", set_as_default=False)
+        return Client(scheduler, timeout="20s", set_as_default=False), True
     except (OSError, TimeoutError) as e:
-        raise SystemExit(f"course-grader: cannot reach the Dask scheduler at {address} ({e}).\n  Start one with "
+        raise SystemExit(f"course-grader: cannot reach the Dask scheduler at {scheduler} ({e}).\n  Start one with "
                          "`dask scheduler` and workers with `dask worker ADDRESS` (see docs/cluster.md).") from None
 
 
@@ -276,7 +280,10 @@ class ClusterRun:
                 if self.client.status in ("closed", "closing"):
                     raise SystemExit(self._lost())
         finally:
-            self.client.unsubscribe_topic(TOPIC)
+            if self.client.status == "running":
+                if self.futures:
+                    self.client.cancel(list(self.futures.values()))   # interrupted: stop this run's tasks now
+                self.client.unsubscribe_topic(TOPIC)
 
     def _lost(self) -> str:
         left = self.books.left
@@ -294,14 +301,20 @@ def run_on_cluster(jobs: list, ws, opts, on_record) -> None:
     import signal
     import threading
 
-    client = _connect(opts.scheduler)
+    client, ours = _connect(opts.scheduler)
     # A batch system ends a job with SIGTERM: close the client then too, so that the scheduler
     # cancels this run's tasks at once (the records saved so far stay, and a re-run grades the rest).
     previous = signal.signal(signal.SIGTERM, _interrupted) if threading.current_thread() is threading.main_thread() \
         else None
     try:
-        ClusterRun(client, jobs, ws, opts, on_record, preflight(client, opts.unsafe)).run()
+        run = ClusterRun(client, jobs, ws, opts, on_record, preflight(client, opts.unsafe))
+        try:
+            run.run()
+        except KeyboardInterrupt:
+            raise SystemExit(f"course-grader: interrupted; {run.books.left} notebook(s) not graded yet. Every record "
+                             "that arrived is saved: the same command grades only the rest.") from None
     finally:
-        client.close()
+        if ours:
+            client.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
