@@ -66,6 +66,21 @@ def _records(ws: Path) -> dict:
     return out
 
 
+# What the workspace adds to a record after grading, from the submission's folder and the gradebook
+# (grader/publish/gradebook.py: LMS origin, timestamps, lateness): no job computes these, and a run
+# that is interrupted never gets that far.
+FILLED_IN_AFTER_GRADING = ("lms", "lms_id", "lms_file", "lms_late", "submitted_at", "due", "seconds_late", "late",
+                           "late_penalty")
+
+
+def _as_graded(record: dict) -> dict:
+    """``record`` as its grading job made it, before the workspace filled in its lateness and origin."""
+    from grader.results import NotebookResult
+
+    blank = NotebookResult("", "", "", "graded").to_json()
+    return {**record, **{k: blank[k] for k in FILLED_IN_AFTER_GRADING}}
+
+
 def _wait(condition, timeout: float, what: str) -> None:
     end = time.monotonic() + timeout
     while not condition():
@@ -129,7 +144,7 @@ def test_the_cluster_grades_like_the_local_pool_through_a_lost_worker_and_an_int
     saved = _records(ws)
     assert len(expected) // 2 <= len(saved) < len(expected), "the interruption must come mid-run"
     for key, record in saved.items():                # every record saved before the interruption is right
-        assert record == expected[key], key
+        assert record == _as_graded(expected[key]), key
 
     second = _grade(root, *SUBSET, "--scheduler", cluster.address)
     assert second.returncode == 1, second.stderr[-3000:]
