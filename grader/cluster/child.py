@@ -6,9 +6,9 @@ job's deadlines are alarms, which only a main thread receives), and writes one J
 the stdout it was started with. Anything else that prints (the grader's own warnings) goes to
 stderr, so that a reply is never mixed with other output.
 
-One such process serves many jobs, like a worker of the local pool, so the imports (about 3 s
-here, most of it jsonschema's format checkers that nbformat loads) are paid once per process, not
-once per notebook. It exits when its stdin closes or its parent, the Dask worker, goes away.
+One such process serves many jobs, like a worker of the local pool, so the imports (1.7-3 s here,
+by the load, most of it jsonschema's format checkers that nbformat loads) are paid once per
+process, not once per notebook. It exits when its stdin closes or its parent, the Dask worker, goes away.
 """
 from __future__ import annotations
 
