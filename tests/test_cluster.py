@@ -37,13 +37,14 @@ pytestmark = pytest.mark.notebooks
 
 
 # ---------------------------------------------------------------------------------- helpers
-def _grade(root: Path, *extra, submissions=None, popen=False, log=None):
+def _grade(root: Path, *extra, submissions=None, popen=False, log=None, env=None):
     target = [str(submissions)] if submissions else ["--demo"]
     cmd = [sys.executable, "-m", "grader", "grade", *target, "--out", str(root), "--workspace", str(root / "work"),
            *COMMON, *extra]
+    env = {**os.environ, **(env or {})}
     if popen:
-        return subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        return subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
 
 
 def _workspace(root: Path, reference: Path) -> Path:
@@ -176,7 +177,9 @@ def test_a_job_whose_worker_is_lost_twice_is_ungradable_and_the_rest_is_graded(c
 
     with Client(cluster.address, timeout="30s") as watcher:
         watcher.subscribe_topic(TOPIC, kill_its_worker)
-        run = _grade(root, "--assignment", "03_backward", "--scheduler", cluster.address, submissions=subs)
+        # The instructor's machine has no bubblewrap: no student code runs there, so none is asked for.
+        run = _grade(root, "--assignment", "03_backward", "--scheduler", cluster.address, submissions=subs,
+                     env={"COURSE_GRADER_BWRAP": "no-such-bwrap"})
     assert victim.get("kills") == 2
     assert run.returncode == 1 and "1 notebook(s) could not be graded" in run.stderr, run.stderr[-3000:]
     assert "was lost mid-run; then its worker" in run.stderr
