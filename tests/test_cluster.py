@@ -228,7 +228,7 @@ def test_a_client_made_by_the_caller_is_used_and_left_open(bare, reference, tmp_
 
 
 # ----------------------------------------------------------------------------- the pieces
-def test_what_a_task_carries_has_the_jobs_seeds_but_neither_the_secret_nor_the_student(reference):
+def test_what_a_task_carries_has_the_jobs_seeds_but_neither_the_secret_nor_the_student(reference, monkeypatch):
     import pickle
 
     from grader.engine import Options, plan, prepare, Summary
@@ -251,6 +251,7 @@ def test_what_a_task_carries_has_the_jobs_seeds_but_neither_the_secret_nor_the_s
             sent.append((key, payload))
             return FakeFuture(key)
 
+    monkeypatch.setenv("COURSE_GRADER_ISOLATION", "bwrap")      # as --isolation bwrap sets it
     run = ClusterRun(FakeClient(), jobs, ws, Options(scheduler="tcp://nowhere:8786"), lambda *a: None)
     for st in run.books.states.values():
         run.submit(st)
@@ -261,6 +262,7 @@ def test_what_a_task_carries_has_the_jobs_seeds_but_neither_the_secret_nor_the_s
         spec = specs[(job.assignment, job.notebook)]
         assert payload["derived"] == Seeds(SECRET, job.student).for_spec(spec) and payload["derived"]
         assert payload["data"] == Path(job.path).read_bytes() and payload["fingerprint"] == course_fingerprint()
+        assert payload["isolation"] == "bwrap"   # the instructor's choice: a worker's environment is its own
     assert len({p["student"] for _, p in sent}) == len(sent)  # a pseudonym per job
 
 
@@ -288,6 +290,14 @@ def test_a_worker_with_another_course_version_refuses():
     payload = {"fingerprint": "0" * 16, "options": {"unsafe": True}}
     assert "another version of the course installed" in _refusal(payload)
     assert _refusal({"fingerprint": course_fingerprint(), "options": {"unsafe": True}}) == ""
+
+
+def test_a_worker_judges_its_sandbox_by_the_isolation_the_task_carries(monkeypatch):
+    monkeypatch.setenv("COURSE_GRADER_ISOLATION", "no-such-isolation")   # the worker's own environment: ignored
+    task = {"fingerprint": course_fingerprint(), "options": {"unsafe": False}}
+    assert _refusal({**task, "isolation": "bwrap"}) == ""                 # this machine has bubblewrap
+    refused = _refusal({**task, "isolation": "no-such-choice"})
+    assert "cannot sandbox student code: unknown isolation 'no-such-choice'" in refused, refused
 
 
 def test_the_grading_process_reports_its_own_death_and_its_watchdog(reference):

@@ -53,6 +53,9 @@ def grade(request: dict) -> dict:
     if spec is None:
         spec = _SPECS[digest] = S.NotebookSpec.from_json(json.loads(text))
     options = JobOptions(**request["options"])
+    # The job reads the isolation from the environment (grader/sandbox/launch.probe): the instructor's
+    # choice, which this run's tasks carry, not whatever the worker was started with.
+    os.environ["COURSE_GRADER_ISOLATION"] = request.get("isolation") or "auto"
     _limit_memory(options.memory_mb)
     data = base64.b64decode(request["data"])
     student = request["student"]

@@ -27,7 +27,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .task import TOPIC, course_fingerprint, grade_task, worker_facts
+from .task import TOPIC, course_fingerprint, grade_task, isolation, worker_facts
 
 MAX_FAILURES = 2                 # as in the local pool: retried once, given up on the second failure
 
@@ -119,8 +119,9 @@ def _connect(scheduler):
 
 
 def preflight(client, unsafe: bool) -> set:
-    """The workers that would refuse jobs, each named with the reason (jobs are kept away from them)."""
-    facts = client.run(worker_facts, on_error="return")
+    """The workers that would refuse jobs, each named with the reason (jobs are kept away from them);
+    those that would isolate student code with the uid fallback are named too (their records say so)."""
+    facts = client.run(worker_facts, isolation(), on_error="return")
     ours = course_fingerprint()
     if not facts:
         _say("no worker has joined the scheduler yet; the jobs wait for one")
@@ -133,6 +134,9 @@ def preflight(client, unsafe: bool) -> set:
         elif not f["sandbox"] and not unsafe:
             why = f"({f['host']}) cannot sandbox student code: {f['reason']} (fix: {f['fix']})"
         else:
+            if f["kind"] == "uid" and not unsafe:
+                _say(f"worker {address} ({f['host']}) isolates student code with the fallback, not bubblewrap: "
+                     f"{f['label']} (--isolation bwrap keeps jobs away from such workers)")
             continue
         bad.add(address)
         _say(f"worker {address} {why}; no job goes to it while others can take them")
@@ -153,6 +157,7 @@ class ClusterRun:
         self.futures: dict = {}
         secret = ws.secret()
         options = asdict(opts.job_options())
+        choice = isolation()
         texts = {}
         self.payloads = {}
         for n, st in enumerate(self.books.states.values()):
@@ -161,7 +166,8 @@ class ClusterRun:
             if where not in texts:
                 texts[where] = (Path(ws.specs) / job.assignment / f"{job.notebook}.json").read_text()
             self.payloads[job.key] = dict(spec=texts[where], student=f"job-{n:06d}", options=options,
-                                          watchdog=watchdog(job, opts), fingerprint=course_fingerprint())
+                                          isolation=choice, watchdog=watchdog(job, opts),
+                                          fingerprint=course_fingerprint())
         specs = {where: S.NotebookSpec.from_json(json.loads(text)) for where, text in texts.items()}
         # Only this side knows the secret: each job takes the seeds of its own hidden calls.
         self._seeds = lambda job: Seeds(secret, job.student).for_spec(specs[(job.assignment, job.notebook)])
@@ -188,7 +194,9 @@ class ClusterRun:
         job = st.job
         payload = dict(self.payloads[job.key], data=Path(job.path).read_bytes(), derived=self._seeds(job))
         # The key names no student: the same inputs give the same key (and the same record).
-        key = f"course-grader-{tokenize(job.sha256, payload['spec'], payload['derived'], payload['options'], st.attempt)}"
+        token = tokenize(job.sha256, payload["spec"], payload["derived"], payload["options"], payload["isolation"],
+                         st.attempt)
+        key = f"course-grader-{token}"
         self.books.issue(st, key)
         workers = None
         avoid = st.avoid | self.bad_workers

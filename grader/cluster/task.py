@@ -59,13 +59,24 @@ def course_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
-def worker_facts() -> dict:
-    """What the instructor's side checks about each worker before it sends jobs (``client.run``)."""
-    from ..job import sandbox_status
+def isolation() -> str:
+    """The isolation the instructor chose (``--isolation``, which sets COURSE_GRADER_ISOLATION): a
+    task carries it, because a worker's environment is its own."""
+    return os.environ.get("COURSE_GRADER_ISOLATION") or "auto"
 
-    status = sandbox_status(False)
+
+def _status(choice: str):
+    from ..sandbox import launch
+
+    return launch.select(choice)
+
+
+def worker_facts(choice: str = "auto") -> dict:
+    """What the instructor's side checks about each worker before it sends jobs (``client.run``)."""
+    status = _status(choice)
     return {"host": socket.gethostname(), "fingerprint": course_fingerprint(), "sandbox": status.ok,
-            "reason": status.reason, "fix": status.fix, "python": sys.version.split()[0]}
+            "kind": status.kind, "label": status.label, "reason": status.reason, "fix": status.fix,
+            "python": sys.version.split()[0]}
 
 
 def _refusal(payload: dict) -> str:
@@ -74,9 +85,7 @@ def _refusal(payload: dict) -> str:
                 f"{course_fingerprint()}, the instructor's is {payload['fingerprint']}): install the same "
                 "version on every worker")
     if not payload["options"]["unsafe"]:
-        from ..job import sandbox_status
-
-        status = sandbox_status(False)
+        status = _status(payload.get("isolation", "auto"))
         if not status.ok:
             return f"this worker cannot sandbox student code: {status.reason} (fix: {status.fix})"
     return ""
@@ -190,6 +199,7 @@ def grade_task(payload: dict) -> dict:
         return {"failed": f"{where}: {proc}", "worker": worker.address}
     request = {"spec": payload["spec"], "data": base64.b64encode(payload["data"]).decode(),
                "student": payload["student"], "derived": payload["derived"], "options": payload["options"],
+               "isolation": payload.get("isolation", "auto"),
                "cache": str(Path(tempfile.gettempdir()) / f"course-grader-cache-{os.getuid()}")}
     reply = proc.run(request, payload["watchdog"], lambda: _cancelled(worker, key))
     if reply is None:
