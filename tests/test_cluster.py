@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.cluster.coordinator import Books, ClusterRun
+from grader.cluster.books import Books
+from grader.cluster.coordinator import ClusterRun
 from grader.cluster.loopback import Loopback
 from grader.cluster.task import TOPIC, GradingProcess, _refusal, course_fingerprint
 from grader.job import Seeds
