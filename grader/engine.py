@@ -39,7 +39,7 @@ class Options:
     assignments: list | None = None  # default: every assignment anybody submitted
     progress: bool = True
     unsafe: bool = False         # --unsafe-no-sandbox
-    scheduler: str | None = None  # a Dask scheduler's address: grade on that cluster
+    scheduler: object = None      # a Dask scheduler's address (grade on that cluster), or a distributed.Client
     gradebook: str | None = None  # --gradebook: the nbgrader gradebook to write the scores into
     due: dict | None = None       # --due: {assignment: due date in UTC}, set in that gradebook
     late_penalty: str | None = None  # --late-penalty: "none" or "zero" (default: as the last run, else none)
