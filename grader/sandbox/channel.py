@@ -548,11 +548,12 @@ class Codec:
                 todo.append(slot.base)   # an array view: its state is its base buffer's
                 continue
             if slot.kind == "b":
-                flat = _flat(obj)
-                if sid in frame.new or slot.snapshot is None or flat.data != slot.snapshot:
-                    frame.blobs.append(flat.tobytes())
+                # Compared as bytes: comparing a memoryview with bytes goes element by element, ~40x slower.
+                data = _flat(obj).tobytes()
+                if sid in frame.new or slot.snapshot is None or data != slot.snapshot:
+                    frame.blobs.append(data)
                     frame.sync.append(["b", sid, len(frame.blobs) - 1])
-                    slot.snapshot = frame.blobs[-1]
+                    slot.snapshot = data
                 continue
             fp = _fingerprint(slot.kind, obj)
             if sid not in frame.new and fp == slot.fp:
@@ -773,7 +774,7 @@ class Codec:
             target = _flat(flat)
             if len(data) != target.size:
                 raise ChannelError("a shared buffer changed its size")
-            if target.data != data:
+            if target.tobytes() != data:   # as bytes: a memoryview comparison goes element by element
                 if not target.flags.writeable:   # a read-only array of this side's: it cannot change
                     raise ChannelError("a read-only buffer was changed")
                 target[...] = np.frombuffer(data, np.uint8)
