@@ -47,7 +47,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (backprop course)" >/dev/null
 	@touch $@
 
+# The formgrader's gradebook lives in the grading workspace (grader/nbgrader_config.py), and sqlite
+# makes the file, not its folder: a fresh clone has none, so make it here (the config has no side effects).
 lab: setup
+	@mkdir -p "$${COURSE_GRADER_WORKSPACE:-grader/work}"
 	$(BIN)/jupyter lab $(ROOT_FLAG) --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
 
 # The loss-curve explorer (notebook 08) as a web app for readers: sliders, plots and readouts, no code.
