@@ -21,7 +21,7 @@ except ImportError:  # the `browser` fixture skips (or, under CI, fails) with th
 from course_lib import widgets
 
 from tests.conftest import in_ci
-from tests.browser.test_explorer import LOAD_TIMEOUT, REDRAW_TIMEOUT, ExplorerView, open_voila, run_all_cells
+from tests.browser.test_explorer import REDRAW_TIMEOUT, ExplorerView, open_lab, open_voila
 
 pytestmark = pytest.mark.browser
 
@@ -97,13 +97,7 @@ def test_voila_app_passes_axe(voila, new_page, axe, measured):
 
 
 def test_explorer_in_jupyterlab_passes_axe(lab, new_page, axe, measured):
-    page = new_page()
-    page.goto(f"{lab.url}/lab/tree/notebooks/08_explorer/loss_curve_explorer.ipynb?reset")
-    panel = page.locator(".jp-NotebookPanel").filter(has=page.locator(".jp-Notebook"))
-    expect(panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=LOAD_TIMEOUT)
-    run_all_cells(page, panel)
-    view = ExplorerView(page, panel.locator(".jp-OutputArea-output").filter(has=page.locator(".course-explorer")))
-    view.wait_until_shown()
+    page, view = open_lab(lab, new_page)
     expect_accessible_dom(view)
     found = violations(axe, page, ".course-explorer")
     measured["JupyterLab: axe violations in the explorer (serious or critical)"] = [len(blocking(found))]

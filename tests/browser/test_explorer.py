@@ -367,7 +367,8 @@ def run_all_cells(page, panel) -> None:
     raise AssertionError("Run -> Run All Cells did not run the notebook")
 
 
-def test_explorer_in_jupyterlab(lab, new_page, shots, measured):
+def open_lab(lab, new_page):
+    """Notebook 08 opened fresh in JupyterLab and run, as a student would: (page, the explorer's view)."""
     page = new_page()
     page.goto(f"{lab.url}/lab/tree/notebooks/08_explorer/loss_curve_explorer.ipynb?reset")
     panel = page.locator(".jp-NotebookPanel").filter(has=page.locator(".jp-Notebook"))
@@ -375,6 +376,11 @@ def test_explorer_in_jupyterlab(lab, new_page, shots, measured):
     run_all_cells(page, panel)
     view = ExplorerView(page, panel.locator(".jp-OutputArea-output").filter(has=page.locator(".course-explorer")))
     view.wait_until_shown()
+    return page, view
+
+
+def test_explorer_in_jupyterlab(lab, new_page, shots, measured):
+    page, view = open_lab(lab, new_page)
     settings = widgets.Settings()
     view.expect_showing(settings, None)
     view.expect_labelled()
