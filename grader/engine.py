@@ -187,7 +187,7 @@ def _pool(opts: Options):
 
     os.environ.update(SINGLE_THREADED)
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["numpy", "nbformat", "course_lib", "course_lib.checks", "grader.job"])
+    ctx.set_forkserver_preload(["grader", "numpy", "nbformat", "course_lib", "course_lib.checks", "grader.job"])
     return pebble.ProcessPool(max_workers=max(1, opts.workers), context=ctx, initializer=_worker_init,
                               initargs=(opts.memory_mb,))
 

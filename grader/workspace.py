@@ -109,7 +109,10 @@ class Course:
 
     def nbgrader(self, *args: str, check: bool = True, capture: bool = False, workspace: Path | None = None):
         """Run ``nbgrader ARGS`` with the course's configuration."""
-        cmd = [sys.executable, "-m", "nbgrader", *args, f"--NbGrader.config_file={NBGRADER_CONFIG}"]
+        # `python -m nbgrader`, with grader imported first: it spares nbgrader's start the second of
+        # jsonschema's IRI parsers (grader/__init__.py).
+        cmd = [sys.executable, "-c", "import grader, runpy; runpy.run_module('nbgrader', run_name='__main__')",
+               *args, f"--NbGrader.config_file={NBGRADER_CONFIG}"]
         return subprocess.run(cmd, cwd=self.root, env=self.nbgrader_env(workspace), check=check, text=True,
                               stdout=subprocess.PIPE if capture else None, stderr=subprocess.STDOUT if capture else None)
 
