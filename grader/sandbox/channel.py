@@ -549,7 +549,8 @@ class Codec:
                 continue
             if slot.kind == "b":
                 # Compared as bytes: comparing a memoryview with bytes goes element by element, ~40x slower.
-                data = _flat(obj).tobytes()
+                # The root is contiguous in C or Fortran order: order "A" gives its bytes as they lie.
+                data = obj.tobytes(order="A")
                 if sid in frame.new or slot.snapshot is None or data != slot.snapshot:
                     frame.blobs.append(data)
                     frame.sync.append(["b", sid, len(frame.blobs) - 1])

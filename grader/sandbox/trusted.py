@@ -17,12 +17,12 @@ import json
 import marshal
 import os
 import signal
-import subprocess
 import time
 import types
 
 from . import channel, policy
 from .channel import CHECKER, ChannelClosed, ChannelError, ChannelTimeout
+from .launch import reap
 
 
 # ---------------------------------------------------------------- what can go wrong
@@ -288,15 +288,8 @@ class Session:
 
     # ------------------------------------------------------------- lifetime
     def close(self) -> None:
-        if self.alive and self.proc.poll() is None:
-            try:
-                channel.write_frame(self.wfd, {"op": "bye"}, [])
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                pass
+        # Nothing the student side does after the last reply matters: it is killed, not waited for
+        # (its interpreter's shutdown, atexit handlers included, would only cost time).
         self.kill()
 
     def kill(self) -> None:
@@ -311,10 +304,7 @@ class Session:
         self.launch.cleanup()
 
     def _died(self) -> StudentProcessDied:
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            code = None
+        code = reap(self.proc, 5)
         memory = self.launch.hit_memory_limit()
         self.kill()
         if memory:
