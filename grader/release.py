@@ -27,7 +27,7 @@ def release(course: Course, dest: Path | None = None, quiet: bool = True, only: 
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp) / "release"
         # One nbgrader process for every assignment, even when only some are wanted: its start-up
-        # (~3 s) costs more than converting the notebooks it could have skipped.
+        # (over a second) costs more than converting the notebooks it could have skipped.
         course.nbgrader("generate_assignment", "*", "--force", f"--CourseDirectory.release_directory={staging}",
                         f"--db=sqlite:///{Path(tmp) / 'release.db'}", *(["--quiet"] if quiet else []),
                         workspace=Path(tmp))

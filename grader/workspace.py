@@ -109,7 +109,7 @@ class Course:
 
     def nbgrader(self, *args: str, check: bool = True, capture: bool = False, workspace: Path | None = None):
         """Run ``nbgrader ARGS`` with the course's configuration."""
-        # `python -m nbgrader`, with grader imported first: it spares nbgrader's start the second of
+        # `python -m nbgrader`, with grader imported first: it spares nbgrader's start the 1.5 s of
         # jsonschema's IRI parsers (grader/__init__.py).
         cmd = [sys.executable, "-c", "import grader, runpy; runpy.run_module('nbgrader', run_name='__main__')",
                *args, f"--NbGrader.config_file={NBGRADER_CONFIG}"]
