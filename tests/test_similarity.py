@@ -76,3 +76,31 @@ def test_the_stub_and_short_answers_never_count():
     matches = similarity.compare("03_backward", "backward", {"a": short, "b": short}, STUB, {})
     assert matches == []
     assert similarity._answer_text(_plain(NAMES[0]), STUB).count("Gradients of the mean") == 0
+
+
+def test_a_submission_s_solution_cells_are_read_as_nbformat_reads_them(tmp_path):
+    """The report reads format-4 submissions as plain JSON (nbformat's validation was half its time):
+    every demo submission, the format-3 one included, gives the cells nbformat.read gives."""
+    import json
+    from pathlib import Path
+
+    import nbformat
+
+    demo = Path(__file__).resolve().parent.parent / "grader" / "demo" / "submissions"
+    seen = 0
+    for path in sorted(demo.rglob("*.ipynb")):
+        try:
+            expected = similarity._solution_cells(nbformat.read(path, as_version=4))
+        except Exception:  # noqa: BLE001  (a broken file: the report skips it either way)
+            continue
+        assert similarity._submitted_solution_cells(path) == expected, path
+        seen += bool(expected)
+    assert seen > 50
+    # Sources written as lists of lines (as Jupyter writes them) are joined as nbformat joins them.
+    nb = json.loads(next(demo.rglob("perfect/03_backward/*.ipynb")).read_text())
+    for c in nb["cells"]:
+        c["source"] = c["source"].splitlines(keepends=True) if isinstance(c["source"], str) else c["source"]
+    listed = tmp_path / "listed.ipynb"
+    listed.write_text(json.dumps(nb))
+    assert similarity._submitted_solution_cells(listed) == similarity._solution_cells(nbformat.read(listed, 4))
+    assert similarity._submitted_solution_cells(listed)

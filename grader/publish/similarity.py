@@ -17,8 +17,10 @@ are alike because the exercise makes them alike are not listed:
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import io
+import json
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -44,11 +46,25 @@ class Match:
 
 
 def _fingerprint(source: str, boilerplate=None):
+    """copydetect's fingerprint of ``source``, from its token stream (made once per text: each answer
+    is fingerprinted twice, and many answers are alike)."""
     import copydetect
 
-    return copydetect.CodeFingerprint("answer.py", K, WINDOW, boilerplate=boilerplate, fp=io.StringIO(source))
+    return copydetect.CodeFingerprint("answer.py", K, WINDOW, boilerplate=boilerplate, filter=False,
+                                      fp=io.StringIO(_tokens(source)))
 
 
+@functools.lru_cache(maxsize=8192)
+def _tokens(source: str) -> str:
+    """The code as copydetect compares it: Python's tokens, names replaced by V, F or O, strings by S.
+    (copydetect's own filter_code, with the lexer named: finding it from a file name tries the file
+    patterns of every lexer pygments has, which took a third of the report's time.)"""
+    from copydetect.utils import filter_code
+
+    return filter_code(source, "answer.py", language="python")[0]
+
+
+@functools.lru_cache(maxsize=8192)
 def _canonical(source: str) -> str:
     """The code without docstrings, comments or layout (ast.unparse), or the text as it is when it
     does not parse."""
@@ -68,6 +84,7 @@ def _canonical(source: str) -> str:
     return ast.unparse(tree)
 
 
+@functools.lru_cache(maxsize=8192)
 def _answer_text(source: str, stub: str) -> str:
     """An answer without its stub: docstrings and comments dropped, and every line that is also a
     line of the release's cell (its signature, say) taken out."""
@@ -78,6 +95,25 @@ def _answer_text(source: str, stub: str) -> str:
 def _solution_cells(nb) -> dict:
     return {nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells
             if nbgrader_meta(c).get("solution") and c.cell_type == "code"}
+
+
+def _submitted_solution_cells(path) -> dict:
+    """A submission's solution cells. A notebook in format 4 is read as the JSON it is: nbformat.read
+    would also validate it against the schema and wrap every output, half of this report's time, and
+    the grading has already said what is wrong with a notebook. Older formats go through nbformat."""
+    data = json.loads(path.read_bytes())
+    if not isinstance(data, dict) or data.get("nbformat") != 4:
+        return _solution_cells(nbformat.read(path, as_version=4))
+    out = {}
+    for c in data.get("cells") or []:
+        meta = nbgrader_meta(c) if isinstance(c, dict) and isinstance(c.get("metadata"), dict) else {}
+        if not (isinstance(meta, dict) and meta.get("solution") and c.get("cell_type") == "code"):
+            continue
+        source = c.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        if isinstance(source, str) and isinstance(meta.get("grade_id"), str):
+            out[meta["grade_id"]] = source
+    return out
 
 
 def find(ws, course, specs: dict, references: dict | None = None) -> list[Match]:
@@ -99,10 +135,10 @@ def find(ws, course, specs: dict, references: dict | None = None) -> list[Match]
             if not path.exists():
                 continue
             try:
-                nb = nbformat.read(path, as_version=4)
+                cells = _submitted_solution_cells(path)
             except Exception:  # noqa: BLE001  (an unreadable file: reported elsewhere)
                 continue
-            for gid, src in _solution_cells(nb).items():
+            for gid, src in cells.items():
                 if gid in answers and src.strip() and src != stubs[gid]:
                     answers[gid][student] = src
         for gid, by_student in answers.items():
