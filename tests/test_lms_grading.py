@@ -204,3 +204,46 @@ def test_a_later_run_remembers_the_penalty_and_follows_extensions_and_a_new_due_
     assert (bob["seconds_late"], bob["late"], bob["late_penalty"]) == (630, "10 min after the due date", 0)
     alice = json.loads((work / "results" / "alice" / "01_setting" / "setting.json").read_text())
     assert alice["seconds_late"] == 0 and alice["late"] == ""
+
+
+def test_a_gradebook_write_that_fails_part_way_leaves_the_gradebook_as_it_was(graded, tmp_path, monkeypatch):
+    """The gradebook is written in one transaction: an error in the middle of the class (here the
+    fourth student's) leaves nothing of the write in it, not the first three students' new scores."""
+    import shutil
+    import sqlite3
+
+    from grader import results as R
+    from grader.publish import gradebook
+    from grader.workspace import Workspace
+
+    base, _ = graded
+    target = tmp_path / "gradebook.db"
+    shutil.copy(base / "course" / "gradebook.db", target)
+
+    def dump():
+        with sqlite3.connect(target) as db:
+            return {t: sorted(map(repr, db.execute(f"select * from {t}")))
+                    for (t,) in db.execute("select name from sqlite_master where type='table'")}
+
+    before = dump()
+    ws = Workspace(base / "work")
+    records = R.load_all(ws.results)
+    for r in records:
+        r.exercises = [R.ExerciseResult(e.grade_id, 0.0, e.max_score, "failed") for e in r.exercises]
+    calls = []
+    real = gradebook._lateness
+
+    def failing(r, *args):
+        calls.append(r.student)
+        if len(set(calls)) == 4:
+            raise RuntimeError("the disk is full")
+        return real(r, *args)
+
+    monkeypatch.setattr(gradebook, "_lateness", failing)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        gradebook.record(ws, records, target)
+    assert len(set(calls)) == 4
+    assert dump() == before
+    monkeypatch.setattr(gradebook, "_lateness", real)     # and the same write, without the fault, lands
+    gradebook.record(ws, records, target)
+    assert dump() != before
