@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -83,16 +84,28 @@ def generate(n: int, course: Course, assignments: tuple = demo.ALL[:7]) -> list:
     return students
 
 
-def course_grader(course: Course, submissions: Path, out: Path, workers: int, timeout: int) -> float:
+def course_grader(course: Course, submissions: Path, out: Path, workers: int, timeout: int) -> tuple[float, float]:
+    """The whole `course-grader grade` of the class: (seconds in all, seconds until it said what it graded,
+    i.e. collecting, releasing, grading and the gradebook; the rest is writing the feedback and the report)."""
     start = time.perf_counter()
-    run = subprocess.run([str(Path(sys.executable).with_name("course-grader")), "--course", str(course.root),
-                          "grade", str(submissions), "--out", str(out), "--workspace", str(out / "work"),
-                          "--workers", str(workers), "--timeout", str(timeout), "--no-progress"],
-                         capture_output=True, text=True)
+    graded_at = None
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("course-grader")), "--course", str(course.root),
+                             "grade", str(submissions), "--out", str(out), "--workspace", str(out / "work"),
+                             "--workers", str(workers), "--timeout", str(timeout), "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})   # each line as it is said
+    errors: list = []
+    drain = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)
+    drain.start()
+    for line in proc.stdout:
+        if graded_at is None and line.startswith("graded "):
+            graded_at = time.perf_counter() - start
+    proc.wait()
+    drain.join()
     elapsed = time.perf_counter() - start
-    if run.returncode not in (0, 1):
-        raise SystemExit(f"course-grader failed:\n{run.stderr[-3000:]}")
-    return elapsed
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"course-grader failed:\n{''.join(errors)[-3000:]}")
+    return elapsed, graded_at if graded_at is not None else elapsed
 
 
 def plain_nbgrader(course: Course, submissions: Path, students: list, work: Path, timeout: int) -> tuple[float, int]:
@@ -123,6 +136,8 @@ def main(argv=None) -> None:
     p.add_argument("--plain", type=int, default=6, help="students plain nbgrader grades (0: skip it)")
     p.add_argument("--notebooks", type=int, default=7, choices=range(1, len(demo.ALL) + 1),
                    help="hand in the first N graded notebooks (7: the syllabus's 01-07; 11: all)")
+    p.add_argument("--keep", type=Path, help="copy course-grader's output and workspace here (its job records "
+                                              "say where the time went)")
     args = p.parse_args(argv)
     course = Course.find(ROOT)
     students = generate(args.students, course, demo.ALL[: args.notebooks])
@@ -130,13 +145,17 @@ def main(argv=None) -> None:
         tmp = Path(tmp)
         subs = demo.build(tmp / "class", students, extra_files={}, course=course)
         total = sum(1 for _ in subs.rglob("*.ipynb"))
-        ours = course_grader(course, subs, tmp / "out", args.workers, args.timeout)
+        ours, graded = course_grader(course, subs, tmp / "out", args.workers, args.timeout)
+        if args.keep:
+            shutil.copytree(tmp / "out", args.keep, dirs_exist_ok=True)
         plain = plain_nbgrader(course, subs, students[: args.plain], tmp / "plain", args.timeout) if args.plain else None
     kinds = {k: sum(1 for s in students if s.what == k) for k, _ in MIX}
     print(f"{args.students} students, {total} notebooks ({', '.join(f'{v} {k}' for k, v in kinds.items())}); "
           f"time limit {args.timeout} s; {os.cpu_count()} cores\n")
     print("| grader | notebooks graded | wall time | per student |\n|---|---|---|---|")
     print(f"| course-grader grade --workers {args.workers} | {total} | {ours / 60:.1f} min | {ours / args.students:.2f} s |")
+    print(f"| (of which collecting, releasing, grading and the gradebook) | | {graded / 60:.1f} min | |")
+    print(f"| (of which feedback pages, CSVs and the report) | | {(ours - graded):.0f} s | |")
     if plain:
         secs, n = plain
         scaled = secs / n * total
