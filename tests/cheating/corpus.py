@@ -115,8 +115,11 @@ allowed = {'usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'etc', 'opt'
 found = [f'/{name}' for name in os.listdir('/') if name not in allowed]
 found += [f'/etc/{name}' for name in os.listdir('/etc') if name != 'ld.so.cache']
 found += [f'/opt/{name}' for name in os.listdir('/opt') if name not in ('python', 'site', 'course')]
+def compiled_stub(root, f):   # __pycache__/x.cpython-3NN.pyc beside its x.py: the same stub, compiled
+    source = os.path.join(os.path.dirname(root), f.split('.')[0] + '.py')
+    return os.path.basename(root) == '__pycache__' and f.endswith('.pyc') and os.path.isfile(source)
 for root, dirs, files in os.walk('/opt/course'):
-    found += [os.path.join(root, f) for f in files if not f.endswith(('.py', 'complete'))]
+    found += [os.path.join(root, f) for f in files if not f.endswith(('.py', 'complete')) and not compiled_stub(root, f)]
 for root, dirs, files in os.walk('/tmp'):
     found += [os.path.join(root, f) for f in files]
 return found or None"""),
@@ -148,6 +151,21 @@ for d in sys.path:
             found.append(p)
 if os.path.exists(os.path.join(os.path.dirname(course_lib.__file__), 'datasets')):
     found.append('datasets folder')
+import marshal, types
+def names(code):   # every name a compiled module's code uses, its functions' included
+    out = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            out |= names(c)
+    return out
+for module in (course_lib.activations, course_lib.losses, course_lib.affine, course_lib.mlp):
+    cache = os.path.join(os.path.dirname(module.__file__), '__pycache__')
+    for f in os.listdir(cache) if os.path.isdir(cache) else []:
+        if f.startswith(module.__name__.rsplit('.', 1)[1] + '.'):
+            with open(os.path.join(cache, f), 'rb') as pyc:
+                used = names(marshal.loads(pyc.read()[16:]))
+            if used & {'exp', 'maximum', 'where'}:
+                found.append(f'reference code in the compiled {f}: {sorted(used)}')
 return found or None"""),
     probe("writes_everywhere", "writes into /, the Python installation, the course package and a big file in /tmp", """
 import os, sys
