@@ -93,19 +93,10 @@ def _answer_text(source: str, stub: str) -> str:
 
 
 def _solution_cells(nb) -> dict:
-    return {nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells
-            if nbgrader_meta(c).get("solution") and c.cell_type == "code"}
-
-
-def _submitted_solution_cells(path) -> dict:
-    """A submission's solution cells. A notebook in format 4 is read as the JSON it is: nbformat.read
-    would also validate it against the schema and wrap every output, half of this report's time, and
-    the grading has already said what is wrong with a notebook. Older formats go through nbformat."""
-    data = json.loads(path.read_bytes())
-    if not isinstance(data, dict) or data.get("nbformat") != 4:
-        return _solution_cells(nbformat.read(path, as_version=4))
+    """{grade_id: source} of a notebook's solution cells: a NotebookNode, or a format-4 notebook's JSON as
+    it was read (sources may be lists of lines there; a cell that is not as nbgrader writes it is skipped)."""
     out = {}
-    for c in data.get("cells") or []:
+    for c in nb.get("cells") or []:
         meta = nbgrader_meta(c) if isinstance(c, dict) and isinstance(c.get("metadata"), dict) else {}
         if not (isinstance(meta, dict) and meta.get("solution") and c.get("cell_type") == "code"):
             continue
@@ -114,6 +105,16 @@ def _submitted_solution_cells(path) -> dict:
         if isinstance(source, str) and isinstance(meta.get("grade_id"), str):
             out[meta["grade_id"]] = source
     return out
+
+
+def _submitted_solution_cells(path) -> dict:
+    """A submission's solution cells. A notebook in format 4 is read as the JSON it is: nbformat.read
+    would also validate it against the schema and wrap every output, half of this report's time, and
+    the grading has already said what is wrong with a notebook. Older formats go through nbformat."""
+    data = json.loads(path.read_bytes())
+    if not isinstance(data, dict) or data.get("nbformat") != 4:
+        data = nbformat.read(path, as_version=4)
+    return _solution_cells(data)
 
 
 def find(ws, course, specs: dict, references: dict | None = None) -> list[Match]:
