@@ -33,6 +33,20 @@ class _Bounded(io.TextIOBase):
         return len(s)
 
 
+def preload() -> None:
+    """What every student process has before any student code runs: its import path and the modules
+    it imports (a zygote, zygote.py, does this once and forks a process per session from it)."""
+    if HERE not in sys.path:
+        sys.path[:0] = [HERE]
+    sys.path.extend(a for a in sys.argv[1:] if not a.startswith("--") and os.path.isdir(a) and a not in sys.path)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import channel  # noqa: F401  (next to this file)
+    import numpy  # noqa: F401
+
+    import _course_rpc_  # noqa: F401
+    import course_lib_names  # noqa: F401  (the facade's list of stubs)
+
+
 def _setup() -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2) if os.environ.get("COURSE_GRADER_DEBUG") != "1" else (0, 1):
@@ -41,9 +55,6 @@ def _setup() -> None:
     sys.stdout = _Bounded()
     if os.environ.get("COURSE_GRADER_DEBUG") != "1":
         sys.stderr = sys.stdout
-    sys.path[:0] = [HERE]
-    sys.path.extend(a for a in sys.argv[1:] if not a.startswith("--") and os.path.isdir(a))
-    os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 class _Shell:
@@ -128,13 +139,17 @@ def _install(functions) -> None:
 def main() -> None:
     fds = next(a for a in sys.argv[1:] if a.startswith("--fds="))[len("--fds="):]
     channel_in, channel_out = (int(x) for x in fds.split(","))
+    preload()
+    run(channel_in, channel_out)
+
+
+def run(channel_in: int, channel_out: int) -> None:
+    """Serve the grader on the channel until it closes (this process's whole life)."""
     _setup()
-    import channel  # noqa: E402  (next to this file)
-    import numpy  # noqa: F401,E402  (imported once, before any student code)
+    import channel
 
-    import _course_rpc_ as _course_rpc  # noqa: E402
-
-    from course_lib_names import PURE, course_names  # noqa: E402  (the facade's list of stubs)
+    import _course_rpc_ as _course_rpc
+    from course_lib_names import PURE, course_names
 
     namespace = {"__name__": "__main__", "__builtins__": __builtins__, "get_ipython": lambda: _SHELL,
                  "display": lambda *a, **k: None}
