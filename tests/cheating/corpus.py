@@ -34,6 +34,63 @@ REPORTING_RELU = {(F, "relu"): _sig("relu", "Z", "if EVIDENCE:\n    raise Runtim
                                                  "return np.maximum(Z, 0.0)")}
 
 
+# What one session leaves for the next (each session must start as if it were the first): the cell
+# looks for the traces of an earlier session, then leaves its own.
+TRACES = """
+def _traces():
+    import ctypes, os, socket
+    found = [f'file {p}' for p in ('/tmp/.cg-trace', '/dev/shm/.cg-trace', '/dev/.cg-trace') if os.path.exists(p)]
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect('\\0cg-trace')
+        found.append('abstract socket')
+    except OSError:
+        pass
+    finally:
+        s.close()
+    if ctypes.CDLL(None, use_errno=True).shmget(0x5eed, 0, 0) >= 0:
+        found.append('SysV shared memory')
+    for p in os.listdir('/proc'):
+        try:
+            if p.isdigit() and open(f'/proc/{p}/comm').read().strip() == 'cg-trace':
+                found.append(f'process {p}')
+        except OSError:
+            pass
+    return found
+
+
+def _leave():
+    import ctypes, os, socket, time
+    for p in ('/tmp/.cg-trace', '/dev/shm/.cg-trace', '/dev/.cg-trace'):
+        try:
+            open(p, 'w').write('x')
+        except OSError:
+            pass
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmget(0x5eed, 4096, 0o1000 | 0o600)   # IPC_CREAT
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                libc.prctl(15, b'cg-trace', 0, 0, 0)   # PR_SET_NAME
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.bind('\\0cg-trace')
+                s.listen(1)
+                time.sleep(600)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+try:
+    EVIDENCE = _traces() or None
+    _leave()
+except BaseException:
+    EVIDENCE = None
+"""
+
+
 def probe(name: str, what: str, code: str, **kw) -> Student:
     """An escape attempt that reports on itself (see the module's docstring); ``code`` defines
     ``_attack() -> findings or None``."""
@@ -93,6 +150,40 @@ try:
 except OSError:
     pass
 return (['other pids: ' + ','.join(found[:10])] if len(found) > 3 else None)"""),
+    probe("reaches_other_processes", "reads and writes what /proc shows of every process outside its own session "
+          "(the sandbox's zygote and supervisors among them): memory, environment, descriptors, OOM score", """
+import os
+def depth(p):   # how many pid namespaces deep, as /proc sees it: its own session's are as deep as it is
+    try:
+        for line in open(f'/proc/{p}/status'):
+            if line.startswith('NSpid:'):
+                return len(line.split()) - 1
+    except OSError:
+        return None
+mine = depth('self')
+found = []
+for p in (p for p in os.listdir('/proc') if p.isdigit()):
+    if depth(p) == mine:
+        continue   # one of its own session's processes
+    for what in ('status', 'environ', 'cmdline', 'maps', 'mem', 'stat'):
+        try:
+            open(f'/proc/{p}/{what}', 'rb').read(1)
+            found.append(f'read /proc/{p}/{what}')
+        except OSError:
+            pass
+    for what in ('fd', 'task', 'root'):
+        try:
+            os.listdir(f'/proc/{p}/{what}')
+            found.append(f'listed /proc/{p}/{what}')
+        except OSError:
+            pass
+    for what in ('oom_score_adj', 'clear_refs', 'sched'):
+        try:
+            os.close(os.open(f'/proc/{p}/{what}', os.O_WRONLY))
+            found.append(f'may write /proc/{p}/{what}')
+        except OSError:
+            pass
+return found or None"""),
     probe("reaches_the_network", "opens a TCP socket to the grader's machine, and a netlink socket", """
 import socket
 found = []
@@ -344,6 +435,12 @@ PATCHING = [
             edit=lambda a, nb: _test_cell(nb, "test_relu").metadata["nbgrader"].update(points=50) if a == F else None,
             solutions=WRONG_RELU, expected={(F, "test_relu"): ("tampered", ""), (F, "test_forward"): ("failed", "")},
             flagged=(F,), submits=(F,)),
+    Student("leaves_traces_between_sessions", "leaves files in /tmp, /dev/shm and /dev, SysV shared memory, an abstract "
+            "socket and a daemon, then ends its process in relu: the grader starts a new session for the next "
+            "exercise, whose replay looks for all of them", extra_cell={F: TRACES}, submits=(F,),
+            solutions={(F, "relu"): _sig("relu", "Z", "if EVIDENCE:\n    raise RuntimeError('BREACH: ' + repr(EVIDENCE)[:500])\n"
+                                                      "import os\nos._exit(3)")},
+            expected={(F, "test_relu"): ("error", ""), (F, "test_forward"): ("error", "")}),
     Student("ends_kernel_early", "ends its process in the first cell, having solved nothing", blank=True,
             extra_cell={F: "import os\nos._exit(0)"}, submits=(F,),
             expected={(F, g): ("error", "") for g in ("test_relu", "test_softmax", "test_cross_entropy", "test_forward")}),
