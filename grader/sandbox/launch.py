@@ -6,10 +6,17 @@ only the allow-listed folders, read-only, and a private /tmp of bounded size. It
 space, and in a memory cgroup its pages and its /tmp together), processes, file size, open files
 and CPU time are bounded; the wall-clock deadline is the grader's (grader/sandbox/trusted.py).
 Without bubblewrap, :func:`probe` says why and how to fix it, and grading refuses to start unless
-the instructor asked for ``--unsafe-no-sandbox``. Where bubblewrap is installed but its namespaces
-are refused (inside a container) and the grader is root, or where COURSE_GRADER_ISOLATION=uid asks
-for it, the student process runs instead as an unprivileged uid of its own with the same seccomp
-filter and limits (grader/sandbox/uid.py): weaker, said on every output, never silent.
+the instructor asked for ``--unsafe-no-sandbox``.
+
+With bubblewrap, a session's process is forked from a zygote (class Zygote; inside/zygote.py): one
+such sandbox per worker thread that has imported numpy and the channel, and that gives each session
+the same namespaces, limits, filter and cgroup of its own before any student code runs. A session
+the zygote cannot start starts as a process of its own.
+
+Where bubblewrap is installed but its namespaces are refused (inside a container) and the grader is
+root, or where COURSE_GRADER_ISOLATION=uid asks for it, the student process runs instead as an
+unprivileged uid of its own with the same seccomp filter and limits (grader/sandbox/uid.py): weaker,
+said on every output, never silent.
 """
 from __future__ import annotations
 
@@ -402,14 +409,17 @@ def zygote_usable() -> bool:
 
 
 def zygote_for(sandbox_dir: Path) -> "Zygote":
-    """This process's zygote for this sandbox folder (started on first use, again if it ended)."""
-    key = (os.getpid(), str(sandbox_dir))
+    """This thread's zygote for this sandbox folder (started on first use, again if it ended). One per
+    thread: bubblewrap ends with the thread that started it (--die-with-parent), and with it every
+    session forked from its zygote, so a session must not depend on another thread's."""
+    key = (os.getpid(), threading.get_ident(), str(sandbox_dir))
     with _ZYGOTE_LOCK:
         z = _ZYGOTES.get(key)
         if z is None or not z.alive():
-            if z is not None:
-                z.close()
-            _ZYGOTES.pop(key, None)
+            for k, other in list(_ZYGOTES.items()):   # this one, and those of threads that ended
+                if k == key or not other.alive():
+                    other.close()
+                    del _ZYGOTES[k]
             z = Zygote(Path(sandbox_dir))
             _ZYGOTES[key] = z
         return z
@@ -448,9 +458,7 @@ class Zygote:
 
     def fork(self, rfd: int, wfd: int, limits: Limits, cgroup: "Cgroup | None") -> "ZygoteProcess":
         """A new session's student process on (rfd, wfd), in ``cgroup`` before it runs anything."""
-        request = {"limits": {"memory": limits.memory_mb << 20, "file": limits.file_mb << 20,
-                              "open_files": policy.OPEN_FILES, "cpu": limits.cpu_seconds,
-                              "scratch": limits.scratch_mb << 20}}
+        request = self.request(limits)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         proc = None
         try:
@@ -480,6 +488,13 @@ class Zygote:
                 sock.close()
             self.close()
             raise e if isinstance(e, ZygoteFailed) else ZygoteFailed(f"{type(e).__name__}: {e}") from None
+
+    @staticmethod
+    def request(limits: Limits) -> dict:
+        """What the zygote is told of a session: its limits, in bytes and seconds (as prlimit's)."""
+        return {"limits": {"memory": limits.memory_mb << 20, "file": limits.file_mb << 20,
+                           "open_files": policy.OPEN_FILES, "cpu": limits.cpu_seconds,
+                           "scratch": limits.scratch_mb << 20}}
 
     def _receive(self, sock: socket.socket, ancillary: int = 0):
         ready, _, _ = io_select.select([sock], [], [], self.START_SECONDS)
