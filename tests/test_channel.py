@@ -235,6 +235,27 @@ def test_one_object_twice_is_one_object_and_later_changes_show(pair):
     assert first is second and np.array_equal(first["x"], np.zeros(2))
 
 
+def test_a_value_replaced_twice_in_one_call_comes_back_each_time(pair):
+    # A cache written twice per call, as forward() does when a call runs it twice: the second new tuple
+    # is allocated where the old one was freed, so it has the old one's id. Compared by id alone, the
+    # dict looked unchanged and the grader kept seeing the first call's cache.
+    def step(state):
+        state["cache"] = tuple([state["cache"][0] + 1, 0])
+        state["cache"] = tuple([state["cache"][0] + 1, 0])
+
+    def step_list(items):
+        items[0] = tuple([items[0][0] + 1, 0])
+        items[0] = tuple([items[0][0] + 1, 0])
+
+    p = pair(step=step, step_list=step_list)
+    for name, value in [("step", {"cache": tuple([1, 2])}), ("step_list", [tuple([1, 2])])]:
+        fn = p.get(name)
+        for i in range(1, 5):
+            p.call(fn, value)
+            got = value["cache"] if name == "step" else value[0]
+            assert got == (1 + 2 * i, 0), (name, i, got)
+
+
 def test_a_callback_sees_the_state_the_student_left(pair):
     def numerical(f, x):
         out = []

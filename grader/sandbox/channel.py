@@ -325,7 +325,11 @@ def _fingerprint(kind, obj):
         items = (x for kv in dict.items(obj) for x in kv)
     else:
         items = (x for kv in getattr(obj, "__dict__", {}).items() for x in kv)
-    return tuple(v if type(v) in _PLAIN else (id(v), type(v)) for v in items)
+    # An object is held by its identity *and* the object itself: holding it keeps its address from being
+    # reused. By identity alone, a tuple replaced twice in one call (the second one allocated where the
+    # first old one was freed) looked unchanged, and the other side kept the stale value. The pair
+    # compares as equal only when the identities are (then the objects are the same one).
+    return tuple(v if type(v) in _PLAIN else (id(v), v) for v in items)
 
 
 # numpy random generators cross as shared objects whose state is their bit generator's: a course
