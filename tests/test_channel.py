@@ -374,6 +374,10 @@ def test_oversized_frames_are_refused_before_they_are_read():
         os.write(w, b"JUNK" + b"\0" * 8)
         with pytest.raises(ch.ChannelError):
             ch.read_frame(r, None)
+        for head in (b"\xff\xfe{}", '{"op": "ok"}'.encode("utf-16"), b'{"op": "\xed\xb2\x80"}', b"[]", b"{} {}"):
+            os.write(w, struct.pack("<4sII", ch.MAGIC, len(head), 0) + head)   # not UTF-8 JSON of one object
+            with pytest.raises(ch.ChannelError, match="malformed"):
+                ch.read_frame(r, None)
     finally:
         os.close(r)
         os.close(w)
