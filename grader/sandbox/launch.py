@@ -509,10 +509,9 @@ class Zygote:
             pass
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except (OSError, AttributeError):
+        except OSError:
             pass
-        if hasattr(self, "proc"):
-            reap(self.proc, 5)
+        reap(self.proc, 5)
 
 
 class ZygoteProcess:
@@ -550,6 +549,7 @@ class ZygoteProcess:
                 close()
             except OSError:
                 pass
+        self.pidfd = None   # closed: its number may be another descriptor's now
 
 
 def reap(proc: subprocess.Popen, timeout: float) -> int | None:
