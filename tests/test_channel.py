@@ -322,6 +322,53 @@ def test_the_table_does_not_grow_with_many_calls(pair):
     assert len(p.grader.codec.table) < 50 and len(p.student.codec.table) < 50
 
 
+def test_a_student_object_the_grader_let_go_of_is_let_go_of_on_both_sides(pair):
+    """A proxy's death is told to the student side, which drops its handle and, with the object, the
+    shared copies only it kept (before, every object the grader had ever seen lived for the session,
+    and each checker frame looked at all of them). Proxies still held keep working, and an object
+    that comes back after its proxy died gets a new one."""
+    import gc
+
+    class Holder:
+        def __init__(self, x):
+            self.x = x
+
+    p = pair(make=Holder, total=lambda h: float(h.x.sum()), same=lambda h: h)
+    make, total, same = p.get("make"), p.get("total"), p.get("same")
+    kept = [p.call(make, np.full(3, float(i))) for i in range(3)]
+    for i in range(200):
+        h = p.call(make, np.full(3, float(i)))
+        assert p.call(total, h) == 3.0 * i
+        assert p.call(same, h) is h     # one object, one proxy, while the proxy lives
+    del h
+    gc.collect()
+    p.call(total, kept[0])   # a frame carries the last deaths; the student side collects every 8 frames
+    for _ in range(8):
+        p.call(total, kept[0])
+    assert [p.call(total, k) for k in kept] == [0.0, 3.0, 6.0]
+    assert len(p.student.codec.handles) < 20, len(p.student.codec.handles)
+    assert len(p.grader.codec.proxies) < 20 and len(p.grader.codec.proxy_ids) < 20
+    assert len(p.grader.codec.table) < 50 and len(p.student.codec.table) < 50
+    back = p.call(same, kept[1])
+    assert back is kept[1]
+    hid = p.grader.codec.proxy_ids[id(back)]
+    del back, kept
+    gc.collect()
+    assert hid in p.grader.codec.gone and hid not in p.grader.codec.proxies
+    again = p.call(make, np.ones(2))
+    assert p.call(total, again) == 2.0 and hid not in p.student.codec.handles
+
+
+def test_a_handle_release_is_checked_like_every_message():
+    codec = ch.Codec("s", _Names(), lambda h: None, trusted=False)
+    codec.handles["s1"] = object()
+    for bad in ("s1", ["g1"], [1], ["s1"] * (ch.Limits.shared + 1)):
+        with pytest.raises(ch.ChannelError):
+            codec.drop_handles(bad)
+    codec.drop_handles(["s1", "s2"])    # one it does not have is ignored (a release is idempotent)
+    assert codec.handles == {}
+
+
 # ----------------------------------------------------------------------------- hostile input
 def _codec():
     return ch.Codec("g", _Names(), lambda h: None, trusted=True)

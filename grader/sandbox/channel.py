@@ -7,7 +7,8 @@ so a view stays a view and a transposed input stays transposed), and numpy scala
 ever unpickled, and no class is looked up by a name the other side chose, except that the student
 side may rebuild the course's own classes (its sandbox copy of course_lib holds only stubs).
 Every other object stays where it lives and crosses as a numbered *handle*; the receiver gets a
-proxy whose calls go back over the channel.
+proxy whose calls go back over the channel. When the last reference to a proxy goes, the next message
+says so, and the owner lets go of the handle (and, with it, of whatever only it kept alive).
 
 Mutable values (arrays' base buffers, lists, dicts, and course objects' attributes) are *shared*:
 each side keeps a table of the ones that have crossed, and every message carries the changes
@@ -31,6 +32,7 @@ import select
 import struct
 import sys
 import time
+import weakref
 
 import numpy as np
 
@@ -418,8 +420,9 @@ class Codec:
         self.rng_ids: set = set()    # shared random generators: looked at in every frame
         self.handles: dict = {}      # handle id -> local object the other side holds a proxy to
         self.handle_ids: dict = {}
-        self.proxies: dict = {}      # handle id of the other side -> proxy
+        self.proxies: dict = {}      # handle id of the other side -> weak reference to its proxy
         self.proxy_ids: dict = {}    # id(proxy) -> handle id of the other side
+        self.gone: dict = {}         # handle ids of the other side whose proxies died here, to tell it
         self.last_reached: set = set()
         self.frames_since_collect = 0
         self.touched: set = set()    # shared ids the other side's last frame referred to: the next
@@ -512,17 +515,51 @@ class Codec:
             raise ChannelError("a handle to an object that was never sent")
         return self.handles[hid]
 
+    def drop_handles(self, hids) -> None:
+        """The other side's proxies of these handles died: let go of the objects they stood for."""
+        if not isinstance(hids, list) or len(hids) > self.limits.shared:
+            raise ChannelError("malformed handle release")
+        for hid in hids:
+            if not isinstance(hid, str) or not hid.startswith(self.side):
+                raise ChannelError("malformed handle release")
+            obj = self.handles.pop(hid, None)
+            if obj is not None and self.handle_ids.get(id(obj)) == hid:
+                del self.handle_ids[id(obj)]
+
     def proxy(self, hid, kind, type_name):
-        proxy = self.proxies.get(hid)
+        ref = self.proxies.get(hid)
+        proxy = ref() if ref is not None else None
         if proxy is None:
             if not isinstance(hid, str) or not hid.startswith(self.other) or len(hid) > 24:
                 raise ChannelError("malformed handle")
             if len(self.proxies) >= self.limits.shared:
                 raise ChannelError("too many handles in one session")
             proxy = self.make_proxy(Handle(hid, kind, type_name))
-            self.proxies[hid] = proxy
-            self.proxy_ids[id(proxy)] = hid
+            self._hold(hid, proxy)
         return proxy
+
+    def _hold(self, hid, proxy) -> None:
+        """Keep ``proxy`` for ``hid`` as long as something else holds it (the table itself holds it weakly).
+
+        Its death is told to the other side in the next frame: until then nothing of the other side's
+        can refer to the handle except a frame this side reads first (the two sides take turns), and a
+        proxy made again for it here cancels the news."""
+        self.gone.pop(hid, None)
+        pid = id(proxy)
+        proxies, ids, gone = self.proxies, self.proxy_ids, self.gone
+
+        def died(ref):   # runs as the proxy is freed, before its address can be reused
+            if proxies.get(hid) is ref:
+                del proxies[hid]
+                gone[hid] = None
+            if ids.get(pid) == hid:
+                del ids[pid]
+        try:
+            ref = weakref.ref(proxy, died)
+        except TypeError:   # a proxy that cannot be weakly referenced lives as long as the session
+            ref = (lambda p: lambda: p)(proxy)
+        proxies[hid] = ref
+        ids[pid] = hid
 
     # ------------------------------------------------------------ encoding
     def pack(self, values: dict, mode: str, *, method_self=None) -> tuple[dict, list]:
@@ -580,6 +617,10 @@ class Codec:
                 slot.snapshot = state
         body["_new"], body["_arrays"], body["_sync"] = frame.defs, frame.arrays, frame.sync
         body["_release"], self.released = self.released, []
+        if self.gone:   # emptied in place: the proxies' callbacks hold this dict
+            body["_unhandle"] = list(self.gone)
+            for hid in body["_unhandle"]:
+                self.gone.pop(hid, None)
         self.last_reached = frame.reached
         return body, frame.blobs
 
@@ -598,7 +639,8 @@ class Codec:
             frame.reach(sid)
             return {"r": sid}
         hid = self.proxy_ids.get(id(value))
-        if hid is not None and self.proxies.get(hid) is value:   # the other side's object, going home
+        ref = self.proxies.get(hid) if hid is not None else None
+        if ref is not None and ref() is value:   # the other side's object, going home
             return {"h": hid, "k": "object", "n": ""}
         if t is StudentTuple and getattr(value, "_course_handle", None):
             return {"h": value._course_handle, "k": "object", "n": ""}
@@ -716,6 +758,8 @@ class Codec:
         if not (isinstance(defs, list) and isinstance(arrays, list) and isinstance(sync, list)):
             raise ChannelError("malformed message")
         self.release(body.get("_release", []))
+        if "_unhandle" in body:
+            self.drop_handles(body["_unhandle"])
         ctx = _Decoding(mode)
         keep = []   # the new objects, held until this frame's values hold them
         for d in defs:

@@ -76,7 +76,7 @@ def student_error(type_name: str, message: str, tb: str) -> StudentError:
 class StudentObject:
     """One of the student's objects: its attributes can be read and its methods called, nothing else."""
 
-    __slots__ = ("_session", "_handle")
+    __slots__ = ("_session", "_handle", "__weakref__")   # weakly held by the channel: see Codec._hold
 
     def __init__(self, session, handle):
         object.__setattr__(self, "_session", session)
