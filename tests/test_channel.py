@@ -359,6 +359,31 @@ def test_a_student_object_the_grader_let_go_of_is_let_go_of_on_both_sides(pair):
     assert p.call(total, again) == 2.0 and hid not in p.student.codec.handles
 
 
+def test_what_only_a_let_go_object_held_goes_in_the_next_frame_however_deep(pair):
+    """A container the student side lets go of frees what only it held in the same collection: the
+    nested dicts, lists and arrays of a dropped object leave both tables at once, not a level per
+    collection (eight frames each)."""
+    import gc
+
+    class Holder:
+        def __init__(self, x):
+            self.x = x
+
+    p = pair(make=Holder, nothing=lambda: None)
+    make, nothing = p.get("make"), p.get("nothing")
+    x = np.ones((3, 2))
+    h = p.call(make, {"a": [{"b": [x, x[1:]]}], "c": (x.T, [x])})
+    del x
+    shared = len(p.student.codec.table)
+    assert shared >= 8
+    del h
+    gc.collect()
+    p.call(nothing)    # tells the student side; its reply lets go of everything the holder held
+    assert len(p.student.codec.table) <= 2, sorted(p.student.codec.table)
+    p.call(nothing)    # and the grader's side forgets its copies in turn
+    assert len(p.grader.codec.table) <= 2, sorted(p.grader.codec.table)
+
+
 def test_a_handle_release_is_checked_like_every_message():
     codec = ch.Codec("s", _Names(), lambda h: None, trusted=False)
     codec.handles["s1"] = object()

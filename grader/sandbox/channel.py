@@ -463,6 +463,10 @@ class Codec:
             index = self._index(slot)
             if obj is not None and index.get(id(obj)) == sid:
                 del index[id(obj)]
+            # A dropped slot holds nothing: in a collection, a container let go of frees what only it
+            # held (its fingerprint pins its contents) in the same pass, not one pass (8 frames) later.
+            slot.obj = slot.fp = slot.snapshot = None
+            slot.children = ()
         self.call_roots.discard(sid)
         self.rng_ids.discard(sid)
 
@@ -523,8 +527,10 @@ class Codec:
             if not isinstance(hid, str) or not hid.startswith(self.side):
                 raise ChannelError("malformed handle release")
             obj = self.handles.pop(hid, None)
-            if obj is not None and self.handle_ids.get(id(obj)) == hid:
-                del self.handle_ids[id(obj)]
+            if obj is not None:
+                if self.handle_ids.get(id(obj)) == hid:
+                    del self.handle_ids[id(obj)]
+                self.frames_since_collect = 8   # what only it held is let go of in the next frame
 
     def proxy(self, hid, kind, type_name):
         ref = self.proxies.get(hid)
