@@ -4,8 +4,9 @@ Started by the grader (grader/sandbox/launch.py, class Zygote) with the same bub
 a student process (the same mounts, user and namespaces, as uid 65534), except that it keeps two
 capabilities *inside its user namespace*, CAP_SYS_ADMIN and CAP_SETPCAP, and has no seccomp
 filter yet. It imports what every student process imports before student code (numpy, the
-channel) and matplotlib (which the sandbox's course_lib.plots imports), makes itself non-dumpable (its memory, files and descriptors cannot be read through
-/proc), says "ready", and then only forks: it never runs student code itself.
+channel) and matplotlib (the sandbox's course_lib.plots imports it), makes itself non-dumpable (its
+memory, files and descriptors cannot be read through /proc), says "ready", and then only forks: it
+never runs student code itself.
 
 For each session the grader sends, on the control socket, the session's limits and three
 descriptors (the channel's two pipes and a socket of the session's own). The zygote forks:
@@ -291,10 +292,7 @@ def main() -> None:
     import student
 
     student.preload()   # (course_lib's stubs are not: some call the grader as they are imported)
-    try:   # course_lib.plots imports it, and so every session of notebooks 04 and 06: 140 ms of CPU each time
-        import matplotlib  # noqa: F401
-    except ImportError:
-        pass
+    import matplotlib  # noqa: F401  (course_lib.plots imports it: 140 ms of CPU in every session of notebooks 04, 06)
     import numpy
 
     numpy.random.seed()   # its first call imports what seeding needs (15 ms): once here, not in every session
