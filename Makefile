@@ -84,8 +84,12 @@ $(CHP): grader/hub/proxy/package.json grader/hub/proxy/package-lock.json
 	@{ command -v npm >/dev/null && npm ci --prefix .hub --no-audit --no-fund --loglevel=error && touch $@; } || \
 	  echo "could not install configurable-http-proxy with npm (is npm installed?): the hub tests will skip"
 
+# The suite in TEST_WORKERS processes (pytest-xdist), a whole test file to each in turn: a file's
+# graded class is built once, and the files that grade whole classes go first (tests/conftest.py).
+# TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= 2
 test: setup hub-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 release: setup
 	$(BIN)/course-grader release
