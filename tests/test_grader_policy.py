@@ -115,3 +115,23 @@ def test_every_runnable_function_travels_and_finds_its_names_in_the_sandbox_copy
             return names
         missing = {n for n in globals_read(fn.__code__) if n in fn.__globals__ and n not in defined}
         assert not missing, (name, missing)
+
+
+def _build_in(cache):
+    try:
+        out = facade.build(cache)
+    except Exception as e:   # noqa: BLE001  (the test reports what each process met)
+        return f"{type(e).__name__}: {e}"
+    return sorted(str(p.relative_to(out)) for p in out.rglob("*") if "__pycache__" not in p.parts)
+
+
+def test_workers_that_build_the_sandbox_copy_at_the_same_moment_all_get_it(tmp_path):
+    """A fresh workspace's workers each build the copy as their first job starts: forked alike, they
+    used one temporary folder name (an id()) and removed each other's half-built folder."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        got = pool.map(_build_in, [tmp_path] * 8)
+    assert all(isinstance(g, list) for g in got), [g for g in got if not isinstance(g, list)]
+    assert all(g == got[0] for g in got) and "complete" in got[0] and "course_lib/checks/__init__.py" in got[0]
+    assert [p.name for p in tmp_path.iterdir()] == [f"sandbox-{facade.fingerprint()}"]   # no half-built folder left

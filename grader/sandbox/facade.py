@@ -14,7 +14,9 @@ from __future__ import annotations
 import ast
 import compileall
 import hashlib
+import os
 import py_compile
+import secrets
 import shutil
 from pathlib import Path
 
@@ -60,8 +62,9 @@ def build(cache: Path) -> Path:
     out = Path(cache) / f"sandbox-{fingerprint()}"
     if (out / "complete").exists():
         return out
-    tmp = out.with_name(out.name + f".tmp{id(out)}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    # A name no other process uses: the workers of a fresh workspace build this at the same moment (an
+    # id() is the same in processes forked alike, and each then removed the other's half-built folder).
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}-{secrets.token_hex(4)}")
     tmp.mkdir(parents=True)
     names: list = []
     for dotted, path in modules():
@@ -81,10 +84,12 @@ def build(cache: Path) -> Path:
     compileall.compile_dir(tmp, ddir="/opt/course", quiet=2, workers=1,
                            invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
     (tmp / "complete").write_text("")
-    if out.exists():
-        shutil.rmtree(tmp)
-    else:
+    try:
         tmp.rename(out)
+    except OSError:
+        if not (out / "complete").exists():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)   # another process made it first: the same files
     return out
 
 
