@@ -78,13 +78,17 @@ class Summary:
 
 
 # -------------------------------------------------------------------------------- preparing
+def is_released(ws: Workspace, course: Course) -> bool:
+    """Whether the workspace holds the release, gradebook template and specs of these solutions."""
+    stamp = ws.template / "fingerprint"
+    return stamp.exists() and stamp.read_text() == course.fingerprint() and \
+        (ws.template / "gradebook.db").exists() and ws.specs.exists()
+
+
 def prepare(ws: Workspace, course: Course) -> dict:
     """nbgrader's release of the course and its gradebook template in the workspace, and one grading
     spec per notebook: rebuilt only when solutions/ changed. Returns {(assignment, notebook): spec}."""
-    stamp = ws.template / "fingerprint"
-    fp = course.fingerprint()
-    if not (stamp.exists() and stamp.read_text() == fp and (ws.template / "gradebook.db").exists()
-            and ws.specs.exists()):
+    if not is_released(ws, course):
         shutil.rmtree(ws.template, ignore_errors=True)
         ws.template.mkdir(parents=True)
         run = course.nbgrader("generate_assignment", "*", "--force", "--quiet",
@@ -98,7 +102,7 @@ def prepare(ws: Workspace, course: Course) -> dict:
                 continue   # nothing graded in it (the explorer)
             released = nbformat.read(ws.template / "release" / assignment / f"{notebook}.ipynb", as_version=4)
             S.save(S.build(source, released, assignment, notebook), ws.specs)
-        stamp.write_text(fp)
+        (ws.template / "fingerprint").write_text(course.fingerprint())
     return S.load_all(ws.specs)
 
 
@@ -173,14 +177,34 @@ def job_seconds(exercises: int, timeout: float) -> float:
     return (EXERCISE_BUDGET * exercises + 8) * timeout + 60
 
 
-def _worker_init(memory_mb: int) -> None:
+def _worker_init(memory_mb: int, cache: str, unsafe: bool) -> None:
     import resource
 
     limit = (memory_mb + 2048) << 20   # the grader's own memory: bounded too
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    _warm_up(Path(cache), unsafe)
 
 
-def _pool(opts: Options):
+def _warm_up(cache: Path, unsafe: bool) -> None:
+    """What a worker's first job would do before anything of its own: probe the sandbox, build the
+    sandbox's copy of course_lib, start this process's zygote. Done as the worker starts, so that it
+    overlaps what the grading process does meanwhile. Whatever fails here fails again in the first job,
+    which reports it as a grading job does: here it is only left undone."""
+    from .job import sandbox_status
+    from .sandbox import facade, launch
+
+    try:
+        status = sandbox_status(unsafe)
+        if not status.ok:
+            return
+        folder = facade.build(cache)
+        if status.kind == "bwrap" and launch.zygote_enabled() and launch.zygote_usable():
+            launch.zygote_for(folder)
+    except Exception:  # noqa: BLE001  (see the docstring: the first job meets it and says so)
+        return
+
+
+def _pool(opts: Options, cache: Path):
     import multiprocessing
 
     import pebble
@@ -189,18 +213,31 @@ def _pool(opts: Options):
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["grader", "numpy", "nbformat", "course_lib", "course_lib.checks", "grader.job"])
     return pebble.ProcessPool(max_workers=max(1, opts.workers), context=ctx, initializer=_worker_init,
-                              initargs=(opts.memory_mb,))
+                              initargs=(opts.memory_mb, str(cache), opts.unsafe))
 
 
-def run_local(jobs: list[Job], ws: Workspace, opts: Options, on_record) -> None:
-    """Run ``jobs`` on this machine; ``on_record(job, record_or_None, reason)`` as each one ends."""
+def start_pool(opts: Options, cache: Path):
+    """The local pool, its workers started at once: each readies its sandbox (see _warm_up) while this
+    process goes on (nbgrader's release of a fresh workspace takes about 8 s of one core)."""
+    pool = _pool(opts, cache)
+    pool.schedule(_nothing)   # a pool starts its workers with its first task
+    return pool
+
+
+def _nothing() -> None:
+    return None
+
+
+def run_local(jobs: list[Job], ws: Workspace, opts: Options, on_record, pool=None) -> None:
+    """Run ``jobs`` on this machine (in ``pool``, from start_pool, if given); ``on_record(job,
+    record_or_None, reason)`` as each one ends."""
     import concurrent.futures
 
     from pebble import ProcessExpired
 
     secret = ws.secret()
     options = asdict(opts.job_options())
-    pool = _pool(opts)
+    pool = pool or _pool(opts, ws.cache)
     attempts: dict = {}
     try:
         def submit(job):
@@ -238,9 +275,18 @@ def run_local(jobs: list[Job], ws: Workspace, opts: Options, on_record) -> None:
 def autograde(ws: Workspace, opts: Options, course: Course) -> Summary:
     """Grade everything new or changed in the workspace (everything with ``force``)."""
     summary = Summary()
-    specs = prepare(ws, course)
-    ws.secret()
-    jobs = plan(ws, course, specs, opts, summary)
+    # A release to make (a fresh workspace, or changed solutions) is slow and uses one core: the local
+    # workers start meanwhile. With nothing to release the pool starts only if there are jobs.
+    pool = start_pool(opts, ws.cache) if not opts.scheduler and not is_released(ws, course) else None
+    try:
+        specs = prepare(ws, course)
+        ws.secret()
+        jobs = plan(ws, course, specs, opts, summary)
+    except BaseException:
+        if pool is not None:
+            pool.stop()
+            pool.join(timeout=30)
+        raise
     bar = Progress(len(jobs), "grading", enabled=opts.progress and bool(jobs))
 
     def on_record(job: Job, record: dict | None, reason: str) -> None:
@@ -263,7 +309,11 @@ def autograde(ws: Workspace, opts: Options, course: Course) -> Summary:
 
             run_on_cluster(jobs, ws, opts, on_record)
         else:
-            run_local(jobs, ws, opts, on_record)
+            run_local(jobs, ws, opts, on_record, pool)
+            pool = None
+    if pool is not None:   # started for nothing: no job
+        pool.close()
+        pool.join(timeout=30)
     bar.close()
     from .lateness import penalty_method
     from .publish.gradebook import record

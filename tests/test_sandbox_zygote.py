@@ -144,3 +144,44 @@ def test_matplotlib_is_imported_once_in_the_zygote_and_draws_in_a_session(start)
     assert isinstance(s.proc, launch.ZygoteProcess), launch._ZYGOTE_FAILURES
     s.run_cell(1, PLOT)
     assert s.get("preloaded") and s.get("drawn")
+
+
+def _zygotes() -> set:
+    """The zygotes' Python processes below this one (bubblewrap's two processes hold zygote.py too)."""
+    import psutil
+
+    out = set()
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.name().startswith("python") and any(a.endswith("/zygote.py") for a in p.cmdline()):
+                out.add(p.pid)
+        except psutil.Error:   # gone meanwhile
+            pass
+    return out
+
+
+def test_the_local_pools_workers_ready_their_sandbox_before_any_job(sandbox_dir, tmp_path):
+    """course-grader starts its workers while nbgrader makes a fresh workspace's release (about 8 s of
+    one core): each builds the sandbox's copy of course_lib and starts its zygote as it starts, not as
+    its first job does. Closing the pool ends them."""
+    import time
+
+    from grader import engine
+
+    before = _zygotes()   # this process's own, from the tests above
+    cache = tmp_path / "cache"
+    built = cache / f"sandbox-{facade.fingerprint()}" / "complete"
+    pool = engine.start_pool(engine.Options(workers=2), cache)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (built.exists() and len(_zygotes() - before) == 2):
+            time.sleep(0.2)
+        assert built.exists()
+        assert len(_zygotes() - before) == 2   # one a worker, and no job was given
+    finally:
+        pool.close()
+        pool.join(timeout=30)
+    deadline = time.monotonic() + 15
+    while _zygotes() - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _zygotes() - before == set()
