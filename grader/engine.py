@@ -78,17 +78,19 @@ class Summary:
 
 
 # -------------------------------------------------------------------------------- preparing
-def is_released(ws: Workspace, course: Course) -> bool:
-    """Whether the workspace holds the release, gradebook template and specs of these solutions."""
+def is_released(ws: Workspace, fingerprint: str) -> bool:
+    """Whether the workspace holds the release, gradebook template and specs of the solutions whose
+    Course.fingerprint() this is."""
     stamp = ws.template / "fingerprint"
-    return stamp.exists() and stamp.read_text() == course.fingerprint() and \
-        (ws.template / "gradebook.db").exists() and ws.specs.exists()
+    return stamp.exists() and stamp.read_text() == fingerprint and (ws.template / "gradebook.db").exists() \
+        and ws.specs.exists()
 
 
 def prepare(ws: Workspace, course: Course) -> dict:
     """nbgrader's release of the course and its gradebook template in the workspace, and one grading
     spec per notebook: rebuilt only when solutions/ changed. Returns {(assignment, notebook): spec}."""
-    if not is_released(ws, course):
+    fp = course.fingerprint()
+    if not is_released(ws, fp):
         shutil.rmtree(ws.template, ignore_errors=True)
         ws.template.mkdir(parents=True)
         run = course.nbgrader("generate_assignment", "*", "--force", "--quiet",
@@ -102,7 +104,7 @@ def prepare(ws: Workspace, course: Course) -> dict:
                 continue   # nothing graded in it (the explorer)
             released = nbformat.read(ws.template / "release" / assignment / f"{notebook}.ipynb", as_version=4)
             S.save(S.build(source, released, assignment, notebook), ws.specs)
-        (ws.template / "fingerprint").write_text(course.fingerprint())
+        (ws.template / "fingerprint").write_text(fp)
     return S.load_all(ws.specs)
 
 
@@ -277,7 +279,7 @@ def autograde(ws: Workspace, opts: Options, course: Course) -> Summary:
     summary = Summary()
     # A release to make (a fresh workspace, or changed solutions) is slow and uses one core: the local
     # workers start meanwhile. With nothing to release the pool starts only if there are jobs.
-    pool = start_pool(opts, ws.cache) if not opts.scheduler and not is_released(ws, course) else None
+    pool = start_pool(opts, ws.cache) if not opts.scheduler and not is_released(ws, course.fingerprint()) else None
     try:
         specs = prepare(ws, course)
         ws.secret()

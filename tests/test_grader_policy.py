@@ -133,5 +133,6 @@ def test_workers_that_build_the_sandbox_copy_at_the_same_moment_all_get_it(tmp_p
     with multiprocessing.get_context("fork").Pool(4) as pool:
         got = pool.map(_build_in, [tmp_path] * 8)
     assert all(isinstance(g, list) for g in got), [g for g in got if not isinstance(g, list)]
-    assert all(g == got[0] for g in got) and "complete" in got[0] and "course_lib/checks/__init__.py" in got[0]
+    assert all(g == got[0] for g in got)
+    assert "complete" in got[0] and "course_lib/checks/__init__.py" in got[0]
     assert [p.name for p in tmp_path.iterdir()] == [f"sandbox-{facade.fingerprint()}"]   # no half-built folder left
